@@ -1,0 +1,9 @@
+from trytond.model.exceptions import ValidationError
+
+
+class HierarchyError(ValidationError):
+    pass
+
+
+class AgreementError(ValidationError):
+    pass

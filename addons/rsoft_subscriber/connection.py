@@ -1,0 +1,280 @@
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .exceptions import LifecycleError
+from .lifecycle import LifecycleMixin
+
+KINDS = [
+    ('primary_tv', "Primary TV"),
+    ('second_tv', "Second TV"),
+    ('broadband', "Broadband"),
+    ('telephony', "Telephony"),
+    ]
+TV_KINDS = {'primary_tv', 'second_tv'}
+
+
+class Connection(LifecycleMixin, ModelSQL, ModelView):
+    "An installation point of an account: one TV, or one line"
+    __name__ = 'rsoft.connection'
+    __string__ = "Connection"
+
+    subscriber = fields.Many2One(
+        'rsoft.subscriber', "Subscriber", required=True, ondelete='CASCADE',
+        states={
+            'readonly': Eval('state') != 'draft',
+            })
+    number = fields.Integer(
+        "Number", readonly=True,
+        help="The rank of the connection in its account.")
+    code = fields.Char("Code", readonly=True)
+    kind = fields.Selection(
+        KINDS, "Kind", required=True,
+        states={
+            'readonly': Eval('state') != 'draft',
+            })
+    kind_string = kind.translated('kind')
+    installation_address = fields.Many2One(
+        'party.address', "Installation Address", ondelete='RESTRICT',
+        states={
+            'readonly': Eval('state').in_(['terminated', 'archived']),
+            })
+    lines = fields.One2Many(
+        'rsoft.subscription.line', 'connection', "Subscriptions",
+        states={
+            'readonly': Eval('state').in_(['terminated', 'archived']),
+            })
+    lco = fields.Function(
+        fields.Many2One('rsoft.partner', "LCO"), 'get_lco',
+        searcher='search_lco')
+    channel_count = fields.Function(
+        fields.Integer(
+            "Channels",
+            help="The channels counted toward NCF at the context date."),
+        'get_ncf')
+    ncf_amount = fields.Function(
+        fields.Numeric(
+            "NCF", digits=(16, 2),
+            help="The monthly network capacity fee at the context date."),
+        'get_ncf')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('code_unique', Unique(t, t.code),
+                'rsoft_subscriber.msg_connection_code_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.subscriber, Index.Equality())))
+        cls._order = [('subscriber', 'DESC'), ('number', 'ASC'), ('id', 'DESC')]
+        cls.__access__.add('subscriber')
+
+    @classmethod
+    def default_kind(cls):
+        return 'primary_tv'
+
+    def get_rec_name(self, name):
+        kind = self.kind_string
+        return f'{self.code} ({kind})' if self.code else kind
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return [('code',) + tuple(clause[1:])]
+
+    def get_lco(self, name):
+        return self.subscriber.lco.id
+
+    @classmethod
+    def search_lco(cls, name, clause):
+        return [('subscriber.lco' + clause[0][3:],) + tuple(clause[1:])]
+
+    def check_account_active(self):
+        if self.subscriber.state != 'active':
+            raise LifecycleError(gettext(
+                    'rsoft_subscriber.msg_connection_account_inactive',
+                    connection=self.rec_name,
+                    subscriber=self.subscriber.rec_name,
+                    state=self.subscriber.state_string))
+
+    def _event_values(self):
+        return {'subscriber': self.subscriber.id, 'connection': self.id}
+
+    @property
+    def tv_rank(self):
+        "1 for the primary TV, 2 for any other TV (second-TV NCF rule)"
+        return 1 if self.kind == 'primary_tv' else 2
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
+        vlist = [v.copy() for v in vlist]
+        subscriber_ids = {v['subscriber'] for v in vlist}
+        numbers = cls._last_numbers(subscriber_ids)
+        subscribers = {s.id: s for s in Subscriber.browse(subscriber_ids)}
+        for values in vlist:
+            subscriber = subscribers[values['subscriber']]
+            numbers[subscriber.id] += 1
+            values['number'] = numbers[subscriber.id]
+            values['code'] = f'{subscriber.customer_id}-{values["number"]}'
+            values.setdefault(
+                'installation_address',
+                subscriber.installation_address.id
+                if subscriber.installation_address else None)
+        return super().create(vlist)
+
+    @classmethod
+    def _last_numbers(cls, subscriber_ids):
+        numbers = defaultdict(int)
+        for sub_ids in grouped_slice(list(subscriber_ids)):
+            for connection in cls.search(
+                    [('subscriber', 'in', sub_ids)],
+                    order=[('number', 'ASC')]):
+                numbers[connection.subscriber.id] = connection.number
+        return numbers
+
+    def get_channels(self, date=None):
+        "Return the channels the active subscriptions entitle at date"
+        channels = set()
+        for line in self.lines:
+            if line.is_active(date):
+                channels |= line.product.template.get_offer_channels()
+        return channels
+
+    def get_ncf_rule(self, date=None):
+        pool = Pool()
+        Rule = pool.get('rsoft.ncf.rule')
+        subscriber = self.subscriber
+        return Rule.find_rule(
+            date, subscriber.region, subscriber.customer_class)
+
+    def compute_ncf(self, date=None):
+        "Return (channel count, monthly NCF) of the connection at date"
+        if self.kind not in TV_KINDS:
+            return 0, None
+        rule = self.get_ncf_rule(date)
+        channels = self.get_channels(date)
+        if not rule:
+            return len(channels), None
+        count = rule.count_channels(channels)
+        return count, rule.compute(count, self.tv_rank)
+
+    @classmethod
+    def record_ncf_changes(cls, before, date=None):
+        "Log the NCF of the connections whose (count, amount) left before"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Event = pool.get('rsoft.subscriber.event')
+        date = date or Date.today()
+        events = []
+        for connection, (count, amount) in before.items():
+            new_count, new_amount = connection.compute_ncf(date)
+            if (new_count, new_amount) != (count, amount):
+                events.append({
+                        **connection._event_values(),
+                        'kind': 'subscription',
+                        'action': 'ncf',
+                        'date': date,
+                        'before': _ncf_text(count, amount),
+                        'after': _ncf_text(new_count, new_amount),
+                        })
+        Event.record(events)
+
+    @classmethod
+    def get_ncf(cls, connections, names):
+        date = Transaction().context.get('date')
+        result = {n: {} for n in names}
+        for connection in connections:
+            count, amount = connection.compute_ncf(date)
+            if 'channel_count' in result:
+                result['channel_count'][connection.id] = count
+            if 'ncf_amount' in result:
+                result['ncf_amount'][connection.id] = amount
+        return result
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def activate(cls, connections, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Line = pool.get('rsoft.subscription.line')
+        date = date or Date.today()
+        resumed = [c for c in connections if c.state == 'suspended']
+        if resumed:
+            cls.resume(resumed, date)
+        drafts = [c for c in connections if c.state == 'draft']
+        for connection in drafts:
+            connection.check_account_active()
+        cls._record_states(drafts, 'active', date)
+        cls.write(drafts, {'state': 'active', 'activation_date': date})
+        Line.activate([l for c in drafts for l in c.lines
+                if l.state == 'draft'], date)
+
+    @classmethod
+    @ModelView.button_action('rsoft_subscriber.wizard_suspend')
+    def suspend(cls, connections):
+        pass
+
+    @classmethod
+    @Workflow.transition('suspended')
+    def do_suspend(cls, connections, reason, note=None, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        cls._record_states(connections, 'suspended', date,
+            description=dict(cls.suspension_reason.selection)[reason]
+            + (f': {note}' if note else ''))
+        cls.write(connections, {
+                'suspension_reason': reason,
+                'suspension_note': note,
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def resume(cls, connections, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        for connection in connections:
+            connection.check_account_active()
+        cls._record_states(connections, 'active', date)
+        cls.write(connections, {
+                'suspension_reason': None,
+                'suspension_note': None,
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('terminated')
+    def terminate(cls, connections, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Line = pool.get('rsoft.subscription.line')
+        date = date or Date.today()
+        cls._record_states(connections, 'terminated', date)
+        cls.write(connections, {'termination_date': date})
+        Line.stop([l for c in connections for l in c.lines
+                if l.state == 'active' and l.is_open(date)], date)
+        Line.cancel([l for c in connections for l in c.lines
+                if l.state == 'draft'])
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('archived')
+    def archive(cls, connections):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        cls._record_states(connections, 'archived', Date.today())
+
+
+def _ncf_text(count, amount):
+    return f'{count} channels, NCF {amount if amount is not None else "-"}'

@@ -1,0 +1,344 @@
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from trytond.modules.rsoft_catalogue.ncf import CUSTOMER_CLASSES
+
+from .exceptions import DuplicateWarning, LifecycleError
+from .kyc import (
+    ID_PROOF_TYPES, normalize_email, normalize_id_proof, normalize_phone)
+from .lifecycle import SUSPENSION_REASONS, LifecycleMixin
+
+_READONLY = {
+    'readonly': Eval('state').in_(['terminated', 'archived']),
+    }
+
+
+class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
+    "A subscriber account, holding what TRAI Schedule III asks an SMS to keep"
+    __name__ = 'rsoft.subscriber'
+    __string__ = "Subscriber"
+
+    customer_id = fields.Char(
+        "Customer ID", readonly=True, strip=True,
+        help="The unique customer ID, given from a sequence on creation.")
+    party = fields.Many2One(
+        'party.party', "Name", required=True, ondelete='RESTRICT',
+        states=_READONLY,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The person or organisation holding the account.")
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    lco = fields.Many2One(
+        'rsoft.partner', "LCO", required=True, ondelete='RESTRICT',
+        domain=[('role', '=', 'lco')], states=_READONLY,
+        help="The local cable operator that serves the subscriber.")
+    region = fields.Function(
+        fields.Many2One('rsoft.region', "Region"), 'get_region')
+    customer_class = fields.Selection(
+        CUSTOMER_CLASSES, "Customer Class", required=True, states=_READONLY,
+        help="Decides which NCF rule applies.")
+    contract_number = fields.Char(
+        "Contract (CAF) Number", strip=True, states=_READONLY,
+        help="The number of the signed customer application form.")
+    contract_date = fields.Date("Contract Date", states=_READONLY)
+    billing_address = fields.Many2One(
+        'party.address', "Billing Address", ondelete='RESTRICT',
+        domain=[('party', '=', Eval('party', -1))], states=_READONLY)
+    installation_address = fields.Many2One(
+        'party.address', "Installation Address", ondelete='RESTRICT',
+        domain=[('party', '=', Eval('party', -1))], states=_READONLY,
+        help="The default installation address of new connections.")
+    mobile = fields.Char(
+        "Registered Mobile", required=True, states=_READONLY,
+        help="Receives receipts, alerts and OTPs.")
+    landline = fields.Char("Landline", states=_READONLY)
+    email = fields.Char("E-mail", states=_READONLY)
+    id_proof_type = fields.Selection(
+        ID_PROOF_TYPES, "ID Proof", states=_READONLY)
+    id_proof_number = fields.Char(
+        "ID Proof Number", strip=True,
+        states={
+            'required': Eval('id_proof_type', None) != None,  # noqa: E711
+            'invisible': Eval('id_proof_type', None) == None,  # noqa: E711
+            **_READONLY,
+            })
+    parent = fields.Many2One(
+        'rsoft.subscriber', "Parent Account", ondelete='RESTRICT',
+        domain=[('id', '!=', Eval('id', -1))], states=_READONLY,
+        help="The account above this one, such as a hotel or a housing "
+        "society holding the accounts of its rooms or flats.")
+    children = fields.One2Many(
+        'rsoft.subscriber', 'parent', "Child Accounts", readonly=True)
+    connections = fields.One2Many(
+        'rsoft.connection', 'subscriber', "Connections",
+        states=_READONLY)
+    lines = fields.Function(
+        fields.Many2Many(
+            'rsoft.subscription.line', None, None, "Subscriptions"),
+        'get_lines')
+    events = fields.One2Many(
+        'rsoft.subscriber.event', 'subscriber', "History", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        cls.customer_id.search_unaccented = False
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('customer_id_unique', Unique(t, t.customer_id),
+                'rsoft_subscriber.msg_customer_id_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.mobile, Index.Equality())),
+                Index(t, (t.id_proof_number, Index.Equality())),
+                Index(t, (t.lco, Index.Equality()),
+                    (t.state, Index.Equality())),
+                })
+        cls._order = [('customer_id', 'DESC'), ('id', 'DESC')]
+
+    @staticmethod
+    def default_company():
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_customer_class(cls):
+        return 'residential'
+
+    def get_rec_name(self, name):
+        if self.customer_id:
+            return f'{self.customer_id} - {self.party.rec_name}'
+        return self.party.rec_name
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause[:3]
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('customer_id', operator, value, *clause[3:]),
+            ('party.name', operator, value, *clause[3:]),
+            ('mobile', operator, value, *clause[3:]),
+            ('contract_number', operator, value, *clause[3:]),
+            ]
+
+    def get_region(self, name):
+        region = self.lco.get_region() if self.lco else None
+        return region.id if region else None
+
+    def get_lines(self, name):
+        return [l.id for c in self.connections for l in c.lines]
+
+    def _event_values(self):
+        return {'subscriber': self.id}
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Configuration = pool.get('rsoft.subscriber.configuration')
+        values = super().preprocess_values(mode, values)
+        config = Configuration(1)
+        if mode == 'create' and not values.get('customer_id'):
+            values['customer_id'] = config.subscriber_sequence.get()
+        country = config.phone_country
+        if values.get('mobile'):
+            values['mobile'] = normalize_phone(
+                values['mobile'], country, mobile=True)
+        if values.get('landline'):
+            values['landline'] = normalize_phone(values['landline'], country)
+        if values.get('email'):
+            values['email'] = normalize_email(values['email'])
+        return values
+
+    @classmethod
+    def validate_fields(cls, subscribers, field_names):
+        super().validate_fields(subscribers, field_names)
+        if field_names & {'id_proof_type', 'id_proof_number'}:
+            cls.check_id_proofs(subscribers)
+        if field_names & {'mobile', 'id_proof_number'}:
+            cls.check_duplicates(subscribers)
+
+    @classmethod
+    def check_id_proofs(cls, subscribers):
+        to_write = []
+        for subscriber in subscribers:
+            if subscriber.id_proof_type and subscriber.id_proof_number:
+                number = normalize_id_proof(
+                    subscriber.id_proof_type, subscriber.id_proof_number,
+                    subscriber.rec_name)
+                if number != subscriber.id_proof_number:
+                    to_write.extend(([subscriber], {'id_proof_number': number}))
+        if to_write:
+            cls.write(*to_write)
+
+    @classmethod
+    def check_duplicates(cls, subscribers):
+        "Warn, without refusing, of another account with the same mobile or ID"
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        for field in ['mobile', 'id_proof_number']:
+            values = {getattr(s, field) for s in subscribers} - {None, ''}
+            if not values:
+                continue
+            others = cls.search([
+                    (field, 'in', list(values)),
+                    ('id', 'not in', [s.id for s in subscribers]),
+                    ('active', 'in', [True, False]),
+                    ], limit=1)
+            if not others:
+                continue
+            other, = others
+            subscriber = next(
+                s for s in subscribers
+                if getattr(s, field) == getattr(other, field))
+            key = Warning.format(f'rsoft_duplicate_{field}', [subscriber])
+            if Warning.check(key):
+                raise DuplicateWarning(key, gettext(
+                        f'rsoft_subscriber.msg_duplicate_{field}',
+                        subscriber=subscriber.rec_name,
+                        other=other.rec_name,
+                        value=getattr(other, field)))
+
+    @classmethod
+    def copy(cls, subscribers, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('customer_id')
+        default.setdefault('connections')
+        default.setdefault('events')
+        default.setdefault('activation_date')
+        default.setdefault('termination_date')
+        return super().copy(subscribers, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def activate(cls, subscribers, date=None):
+        pool = Pool()
+        Connection = pool.get('rsoft.connection')
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        resumed = [s for s in subscribers if s.state == 'suspended']
+        if resumed:
+            cls.resume(resumed, date)
+        drafts = [s for s in subscribers if s.state == 'draft']
+        for subscriber in drafts:
+            if not subscriber.connections:
+                raise LifecycleError(gettext(
+                        'rsoft_subscriber.msg_activate_no_connection',
+                        subscriber=subscriber.rec_name))
+        cls._record_states(drafts, 'active', date)
+        # The connections can be activated only below an active account
+        cls.write(drafts, {'state': 'active', 'activation_date': date})
+        Connection.activate([c for s in drafts for c in s.connections
+                if c.state == 'draft'], date)
+
+    @classmethod
+    @ModelView.button_action('rsoft_subscriber.wizard_suspend')
+    def suspend(cls, subscribers):
+        pass
+
+    @classmethod
+    @Workflow.transition('suspended')
+    def do_suspend(cls, subscribers, reason, note=None, date=None):
+        pool = Pool()
+        Connection = pool.get('rsoft.connection')
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        cls._record_states(subscribers, 'suspended', date,
+            description=_reason_text(reason, note))
+        cls.write(subscribers, {
+                'suspension_reason': reason,
+                'suspension_note': note,
+                })
+        Connection.do_suspend([c for s in subscribers for c in s.connections
+                if c.state == 'active'], reason, note, date)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def resume(cls, subscribers, date=None):
+        pool = Pool()
+        Connection = pool.get('rsoft.connection')
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        cls._record_states(subscribers, 'active', date)
+        # Only the connections the account suspension stopped come back
+        connections = [c for s in subscribers for c in s.connections
+            if c.state == 'suspended'
+            and c.suspension_reason == s.suspension_reason]
+        cls.write(subscribers, {
+                'state': 'active',
+                'suspension_reason': None,
+                'suspension_note': None,
+                })
+        Connection.resume(connections, date)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('terminated')
+    def terminate(cls, subscribers, date=None):
+        pool = Pool()
+        Connection = pool.get('rsoft.connection')
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        cls._record_states(subscribers, 'terminated', date)
+        cls.write(subscribers, {'termination_date': date})
+        Connection.terminate([c for s in subscribers for c in s.connections
+                if c.state in {'active', 'suspended'}], date)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('archived')
+    def archive(cls, subscribers):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        cls._record_states(subscribers, 'archived', Date.today())
+        cls.write(subscribers, {'active': False})
+
+
+def _reason_text(reason, note):
+    text = dict(SUSPENSION_REASONS)[reason]
+    return f'{text}: {note}' if note else text
+
+
+class SuspendStart(ModelView):
+    __name__ = 'rsoft.subscriber.suspend.start'
+    __string__ = "Suspend"
+
+    reason = fields.Selection(
+        [r for r in SUSPENSION_REASONS if r[0]], "Reason", required=True)
+    note = fields.Char("Note")
+    date = fields.Date(
+        "Date", required=True,
+        help="The first day without service.")
+
+    @classmethod
+    def default_date(cls):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        return Date.today()
+
+
+class Suspend(Wizard):
+    "Suspend accounts or connections with a reason"
+    __name__ = 'rsoft.subscriber.suspend'
+
+    start = StateView(
+        'rsoft.subscriber.suspend.start',
+        'rsoft_subscriber.suspend_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Suspend", 'suspend', 'tryton-pause', default=True),
+            ])
+    suspend = StateTransition()
+
+    def transition_suspend(self):
+        self.model.do_suspend(
+            list(self.records), self.start.reason, self.start.note,
+            self.start.date)
+        return 'end'
