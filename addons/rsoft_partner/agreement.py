@@ -5,6 +5,7 @@ from trytond.pyson import Eval, If
 
 from .exceptions import AgreementError
 
+
 class Agreement(ModelSQL, ModelView):
     __name__ = 'rsoft.partner.agreement'
     __string__ = "Partner Agreement"

@@ -1,6 +1,12 @@
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, ModelSQL, ModelView, Unique, fields, tree)
+    DeactivableMixin,
+    ModelSQL,
+    ModelView,
+    Unique,
+    fields,
+    tree,
+)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction

@@ -167,23 +167,38 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
         return count, rule.compute(count, self.tv_rank)
 
     @classmethod
-    def record_ncf_changes(cls, before, date=None):
-        "Log the NCF of the connections whose (count, amount) left before"
+    def ncf_snapshot(cls, lines, date=None):
+        """Return {(connection id, date): (count, NCF)} before lines change
+
+        The date is the one given or the first start among the lines of
+        each connection: the day the NCF may change."""
+        dates = {}
+        for line in lines:
+            key = line.connection.id
+            day = date or line.start_date
+            dates[key] = min(dates.get(key, day), day)
+        return {(c.id, dates[c.id]): c.compute_ncf(dates[c.id])
+            for c in cls.browse(list(dates))}
+
+    @classmethod
+    def record_ncf_changes(cls, snapshot):
+        "Log the NCF of the connections whose figures left the snapshot"
         pool = Pool()
-        Date = pool.get('ir.date')
         Event = pool.get('rsoft.subscriber.event')
-        date = date or Date.today()
         events = []
-        for connection, (count, amount) in before.items():
-            new_count, new_amount = connection.compute_ncf(date)
-            if (new_count, new_amount) != (count, amount):
+        # Fresh instances: the lines of the snapshot's ones have changed
+        connections = cls.browse([i for i, _ in snapshot])
+        for connection, ((_, date), before) in zip(
+                connections, snapshot.items()):
+            after = connection.compute_ncf(date)
+            if after != before:
                 events.append({
                         **connection._event_values(),
                         'kind': 'subscription',
                         'action': 'ncf',
                         'date': date,
-                        'before': _ncf_text(count, amount),
-                        'after': _ncf_text(new_count, new_amount),
+                        'before': _ncf_text(*before),
+                        'after': _ncf_text(*after),
                         })
         Event.record(events)
 

@@ -1,4 +1,6 @@
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.transaction import without_check_access
 
@@ -36,6 +38,14 @@ class Event(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
         cls.__access__.add('subscriber')
+
+    @classmethod
+    def check_modification(cls, mode, events, values=None, external=False):
+        super().check_modification(
+            mode, events, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise AccessError(gettext(
+                    'rsoft_subscriber.msg_event_append_only'))
 
     @classmethod
     def record(cls, vlist):

@@ -1,16 +1,26 @@
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+    DeactivableMixin,
+    Index,
+    ModelSQL,
+    ModelView,
+    Unique,
+    Workflow,
+    fields,
+)
+from trytond.modules.rsoft_catalogue.ncf import CUSTOMER_CLASSES
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from trytond.modules.rsoft_catalogue.ncf import CUSTOMER_CLASSES
-
 from .exceptions import DuplicateWarning, LifecycleError
 from .kyc import (
-    ID_PROOF_TYPES, normalize_email, normalize_id_proof, normalize_phone)
+    ID_PROOF_TYPES,
+    normalize_email,
+    normalize_id_proof,
+    normalize_phone,
+)
 from .lifecycle import SUSPENSION_REASONS, LifecycleMixin
 
 _READONLY = {

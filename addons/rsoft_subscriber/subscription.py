@@ -208,7 +208,7 @@ class Line(Workflow, ModelSQL, ModelView):
         Connection = pool.get('rsoft.connection')
         Event = pool.get('rsoft.subscriber.event')
         connections = {l.connection for l in lines}
-        ncf_before = {c: c.compute_ncf(date) for c in connections}
+        ncf_before = Connection.ncf_snapshot(lines)
         to_write, events = [], []
         for connection in connections:
             accepted = [l for l in connection.lines
@@ -219,8 +219,10 @@ class Line(Workflow, ModelSQL, ModelView):
                 line.check_subscribe(accepted)
                 accepted.append(line)
                 version = line.get_price_version()
+                # The state is written now for the NCF recount below
                 to_write.extend(([line], {
                             'price_version': version.id if version else None,
+                            'state': 'active',
                             }))
                 events.append(line._event(
                         'subscribe', None, line.rec_name, line.start_date))
@@ -228,7 +230,7 @@ class Line(Workflow, ModelSQL, ModelView):
             cls.write(*to_write)
         Event.record(events)
         cls.add_ncf([c for c in connections if c.kind in TV_KINDS], date)
-        Connection.record_ncf_changes(ncf_before, date)
+        Connection.record_ncf_changes(ncf_before)
 
     def get_price_version(self):
         "Return the price version in force at the start, checking the term"
@@ -356,8 +358,7 @@ class Line(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Connection = pool.get('rsoft.connection')
         Event = pool.get('rsoft.subscriber.event')
-        connections = {l.connection for l in lines}
-        ncf_before = {c: c.compute_ncf(date) for c in connections}
+        ncf_before = Connection.ncf_snapshot(lines, date)
         last_day = date - datetime.timedelta(days=1)
         ended = [l for l in lines if l.start_date <= last_day]
         never_ran = [l for l in lines if l.start_date > last_day]
@@ -366,7 +367,7 @@ class Line(Workflow, ModelSQL, ModelView):
                 for l in ended])
         cls.write(ended, {'end_date': last_day})
         cls.cancel(never_ran)
-        Connection.record_ncf_changes(ncf_before, date)
+        Connection.record_ncf_changes(ncf_before)
 
     @classmethod
     @ModelView.button

@@ -75,7 +75,10 @@ class Generator:
         "Create the MSO company with INR, a chart, a fiscal year and GST"
         from proteus import Model
         from trytond.modules.account.tests.tools import (
-            create_chart, create_fiscalyear, get_accounts)
+            create_chart,
+            create_fiscalyear,
+            get_accounts,
+        )
         from trytond.modules.company.tests.tools import create_company
 
         Company = Model.get('company.company')

@@ -4,9 +4,14 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import (
-    CompanyTestMixin, create_company, set_company)
+    CompanyTestMixin,
+    create_company,
+    set_company,
+)
 from trytond.modules.rsoft_partner.exceptions import (
-    AgreementError, HierarchyError)
+    AgreementError,
+    HierarchyError,
+)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction, check_access
