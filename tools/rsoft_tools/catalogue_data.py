@@ -104,7 +104,7 @@ FTA_GENRES = [
     ('regional', 'tamil'), ('regional', 'telugu'), ('regional', 'kannada'),
     ('news', 'english'), ('educational', 'english'),
     ]
-FTA_COUNT = 70
+FTA_COUNT = 140
 
 # Operator packs: name, code, kind, the genres they take (None: all pay
 # channels), the broadcaster bouquets they take, the share of their

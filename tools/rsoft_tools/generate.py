@@ -10,17 +10,19 @@ written through the ORM in batches (create(vlist)), committed per batch.
 import argparse
 import datetime
 import random
+import re
 import sys
 import time
 from decimal import Decimal
 
+import phonenumbers
 from stdnum import verhoeff
-from stdnum.in_ import aadhaar
+from stdnum.in_ import aadhaar, epic
 
 from . import catalogue_data as data
 
 MODULES = ['rsoft_subscriber']
-BATCH = 500
+BATCH = 1000
 TODAY = None  # the company's date, read in the transaction
 
 
@@ -63,11 +65,11 @@ class Generator:
 
     def run(self):
         from trytond.transaction import Transaction
-        company_id = self.setup_company()
-        context = {'company': company_id, '_skip_warnings': True}
+        self.company_id = self.setup_company()
+        context = {'company': self.company_id, '_skip_warnings': True}
         with Transaction().start(self.database, 0, context=context):
             self.load_reference()
-        self.load_subscribers(company_id)
+        self.load_subscribers(self.company_id)
 
     # -- company and accounting (proteus) ---------------------------------
 
@@ -79,7 +81,8 @@ class Generator:
             create_fiscalyear,
             get_accounts,
         )
-        from trytond.modules.company.tests.tools import create_company
+        from trytond.modules.company.tests.tools import (
+            create_company, get_company)
 
         Company = Model.get('company.company')
         companies = Company.find([])
@@ -101,11 +104,14 @@ class Generator:
         address.postal_code = '400093'
         address.country = india
         party.save()
-        company = create_company(party=party, currency=inr)
+        create_company(party=party, currency=inr)
+        company = get_company()
         company.timezone = 'Asia/Kolkata'
         company.save()
         create_chart(company)
-        create_fiscalyear(company)
+        fiscalyear = create_fiscalyear(company)
+        fiscalyear.save()
+        fiscalyear.click('create_period')
         accounts = get_accounts(company)
         self._create_gst(company, accounts)
         return company.id
@@ -290,8 +296,10 @@ class Generator:
 
     def _create_offers(self):
         from trytond.pool import Pool
+        from trytond.tools import grouped_slice
         pool = Pool()
         Template = pool.get('product.template')
+        OfferPrice = pool.get('rsoft.offer.price')
         Uom = pool.get('product.uom')
         Category = pool.get('product.category')
         ModelData = pool.get('ir.model.data')
@@ -323,7 +331,13 @@ class Generator:
         templates = Template.create([
                 self._offer_values(name, kind, extra, price, terms)
                 for name, kind, extra, price, terms in offers])
-        Template.publish(templates)
+        # Small slices: SQLite overflows on a long check of the Exclude
+        # constraint of the price versions
+        prices = [p for t in templates for p in t.offer_prices]
+        for sub_prices in grouped_slice(prices, 50):
+            OfferPrice.publish(list(sub_prices))
+        for sub_templates in grouped_slice(templates, 50):
+            Template.publish(list(sub_templates))
         self.offers = {}
         for template in templates:
             product, = template.products
@@ -345,7 +359,6 @@ class Generator:
             values['offer_prices'] = [('create', [{
                             'start_date': self.launch,
                             'price': Decimal(price),
-                            'state': 'published',
                             'terms': [('create', [
                                         {'months': m,
                                             'discount': Decimal(d)}
@@ -386,17 +399,14 @@ class Generator:
     def load_subscribers(self, company_id):
         from trytond.transaction import Transaction
         context = {'company': company_id, '_skip_warnings': True}
-        done = 0
+        with Transaction().start(self.database, 0, context=context):
+            done = self._existing()
         while done < self.subscriber_count:
             size = min(BATCH, self.subscriber_count - done)
             with Transaction().start(
                     self.database, 0, context=context) as transaction:
-                if done == 0:
-                    self._load_context()
-                    done = self._existing()
-                    size = min(BATCH, self.subscriber_count - done)
-                    if size <= 0:
-                        break
+                # Records are bound to their transaction: read them anew
+                self._load_context()
                 SubscriberBatch(self, done, size).create()
                 transaction.commit()
             done += size
@@ -415,18 +425,25 @@ class Generator:
         Partner = pool.get('rsoft.partner')
         Product = pool.get('product.product')
         Country = pool.get('country.country')
+        Company = pool.get('company.company')
         self.today = pool.get('ir.date').today()
-        self.lcos = Partner.search([('role', '=', 'lco')], order=[('code', 'ASC')])
+        self.company, = Company.search([], limit=1)
+        self.lcos = Partner.search(
+            [('role', '=', 'lco')], order=[('code', 'ASC')])
+        self.country, = Country.search([('code', '=', 'IN')], limit=1)
+        if getattr(self, 'products', None):
+            return
         products = Product.search(
             [('template.rsoft_kind', '!=', None)], order=[('id', 'ASC')])
-        self.products = {}
+        self.products, self.product_names = {}, {}
         for product in products:
             template = product.template
             version = template.get_price_version(self.today)
-            self.products.setdefault(template.rsoft_kind, []).append(
-                (product, version, frozenset(
-                        c.id for c in template.get_offer_channels())))
-        self.country = Country.search([('code', '=', 'IN')], limit=1)[0]
+            self.product_names[product.id] = product.rec_name
+            self.products.setdefault(template.rsoft_kind, []).append((
+                    product.id, version.id if version else None,
+                    frozenset(c.id for c in template.get_offer_channels()),
+                    {t.months for t in version.terms} if version else {1}))
 
 
 class SubscriberBatch:
@@ -444,17 +461,115 @@ class SubscriberBatch:
 
     def create(self):
         from trytond.pool import Pool
+        from .bulk import BulkWriter
         pool = Pool()
-        Party = pool.get('party.party')
-        Subscriber = pool.get('rsoft.subscriber')
+        self.writer = BulkWriter()
         plans = [self._plan(self.offset + i) for i in range(self.size)]
-        parties = Party.create([p['party'] for p in plans])
-        subscribers = Subscriber.create([{
-                    **p['subscriber'], 'party': party.id,
-                    'billing_address': party.addresses[0].id,
-                    'installation_address': party.addresses[0].id,
-                    } for p, party in zip(plans, parties)])
-        self._create_connections(plans, subscribers)
+        self._write_parties(pool, plans)
+        self._write_subscribers(pool, plans)
+        self._write_connections(pool, plans)
+        self._write_lines(pool, plans)
+        self._write_events(pool, plans)
+
+    def _write_parties(self, pool, plans):
+        Party = pool.get('party.party')
+        Address = pool.get('party.address')
+        sequence = Party._code_sequence()
+        codes = sequence.get_many(len(plans)) if sequence else None
+        ids = self.writer.allocate(Party, len(plans))
+        address_ids = self.writer.allocate(Address, len(plans))
+        parties, addresses = [], []
+        for plan, id_, address_id in zip(plans, ids, address_ids):
+            code = next(codes) if codes else str(id_)
+            digits = re.sub(r'\D', '', code)[-18:]
+            parties.append({
+                    'id': id_, 'name': plan['name'], 'code': code,
+                    'code_alnum': re.sub(r'[\W_]', '', code),
+                    'code_digit': int(digits) if digits else None,
+                    'active': True,
+                    })
+            addresses.append({
+                    'id': address_id, 'party': id_, 'active': True,
+                    'sequence': 10, **plan['address'],
+                    'country': self.g.country.id,
+                    })
+            plan['party'], plan['address_id'] = id_, address_id
+        self.writer.insert(Party, parties)
+        self.writer.insert(Address, addresses)
+
+    def _write_subscribers(self, pool, plans):
+        Subscriber = pool.get('rsoft.subscriber')
+        Configuration = pool.get('rsoft.subscriber.configuration')
+        sequence = Configuration(1).subscriber_sequence
+        customer_ids = sequence.get_many(len(plans))
+        ids = self.writer.allocate(Subscriber, len(plans))
+        rows = []
+        for plan, id_ in zip(plans, ids):
+            plan['id'], plan['customer_id'] = id_, next(customer_ids)
+            rows.append({
+                    'id': id_, 'customer_id': plan['customer_id'],
+                    'party': plan['party'], 'company': self.g.company.id,
+                    'billing_address': plan['address_id'],
+                    'installation_address': plan['address_id'],
+                    'active': True, 'parent': None,
+                    **plan['subscriber'],
+                    })
+        self.writer.insert(Subscriber, rows)
+
+    def _write_connections(self, pool, plans):
+        Connection = pool.get('rsoft.connection')
+        count = sum(len(p['connections']) for p in plans)
+        ids = iter(self.writer.allocate(Connection, count))
+        rows = []
+        for plan in plans:
+            for number, kind in enumerate(plan['connections'], 1):
+                row = {
+                    'id': next(ids), 'subscriber': plan['id'],
+                    'number': number, 'kind': kind,
+                    'code': f"{plan['customer_id']}-{number}",
+                    'installation_address': plan['address_id'],
+                    }
+                row.update({f: plan['subscriber'][f] for f in _LIFECYCLE})
+                rows.append(row)
+        plan_of = {p['id']: p for p in plans}
+        for row in rows:
+            plan_of[row['subscriber']].setdefault('rows', []).append(row)
+        self.writer.insert(Connection, rows)
+
+    def _write_lines(self, pool, plans):
+        Line = pool.get('rsoft.subscription.line')
+        rows = [line for plan in plans for connection in plan['rows']
+            for line in self._line_values(connection)]
+        for row, id_ in zip(rows, self.writer.allocate(Line, len(rows))):
+            row['id'] = id_
+        self.lines = rows
+        self.writer.insert(Line, rows)
+
+    def _write_events(self, pool, plans):
+        Event = pool.get('rsoft.subscriber.event')
+        events = []
+        for plan in plans:
+            subscriber = {**plan['subscriber'], 'id': plan['id']}
+            events.extend(self._state_events(
+                    subscriber, {'subscriber': plan['id'],
+                        'connection': None}))
+            for connection in plan['rows']:
+                events.extend(self._state_events(connection, {
+                            'subscriber': plan['id'],
+                            'connection': connection['id']}))
+        subscriber_of = {c['id']: p['id'] for p in plans for c in p['rows']}
+        names = self.g.product_names
+        for line in self.lines:
+            if line['state'] == 'draft':
+                continue
+            events.append(_event(
+                    subscriber_of[line['connection']], line['connection'],
+                    line['id'], 'subscription', 'subscribe',
+                    line['start_date'], None,
+                    f"{names[line['product']]} ({line['term']} m)"))
+        for row, id_ in zip(events, self.writer.allocate(Event, len(events))):
+            row['id'] = id_
+        self.writer.insert(Event, events)
 
     def _plan(self, index):
         rng, fake = self.rng, self.fake
@@ -473,44 +588,48 @@ class SubscriberBatch:
             'contract_date': activation - datetime.timedelta(
                 days=rng.randint(0, 3)),
             'mobile': self._mobile(),
+            'landline': None,
+            'email': None,
+            'id_proof_type': None,
+            'id_proof_number': None,
             'state': state_,
+            'activation_date': None if state_ == 'draft' else activation,
+            'termination_date': None,
+            'suspension_reason': None,
+            'suspension_note': None,
             }
         if rng.random() < 0.2:
-            subscriber['landline'] = f'+91 22 {rng.randint(20000000, 69999999)}'
+            subscriber['landline'] = (
+                f'+9122{rng.randint(20000000, 69999999)}')
         if rng.random() < 0.6:
             user = ''.join(ch for ch in name.lower() if ch.isalpha())[:12]
             subscriber['email'] = f'{user}{index}@example.in'
         subscriber.update(self._id_proof())
-        if state_ != 'draft':
-            subscriber['activation_date'] = activation
         if state_ == 'suspended':
             subscriber['suspension_reason'] = 'non_payment'
         if state_ == 'terminated':
             subscriber['termination_date'] = min(
                 self.g.today, activation + datetime.timedelta(
                     days=rng.randint(30, 300)))
-        party = {
+        return {
             'name': name,
-            'addresses': [('create', [{
-                            'street': fake.street_address(),
-                            'city': city,
-                            'postal_code': f'{pin}{rng.randint(1, 99):03d}',
-                            'country': self.g.country.id,
-                            }])],
+            'address': {
+                'street_unstructured': fake.street_address(),
+                'city': city,
+                'postal_code': f'{pin}{rng.randint(1, 99):03d}',
+                },
+            'subscriber': subscriber,
+            'connections': ['primary_tv'] + (
+                ['second_tv'] if rng.random() < 0.15 else []),
             }
-        return {'party': party, 'subscriber': subscriber,
-            'second_tv': rng.random() < 0.15}
 
     def _mobile(self):
-        import phonenumbers
         while True:
             number = self.rng.choice('6789') + ''.join(
                 self.rng.choice('0123456789') for _ in range(9))
             parsed = phonenumbers.parse(number, 'IN')
             if (phonenumbers.is_valid_number(parsed)
-                    and phonenumbers.number_type(parsed) in {
-                        phonenumbers.PhoneNumberType.MOBILE,
-                        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}):
+                    and phonenumbers.number_type(parsed) in _MOBILE_TYPES):
                 return '+91' + number
 
     def _id_proof(self):
@@ -524,49 +643,25 @@ class SubscriberBatch:
                     return {'id_proof_type': 'aadhaar',
                         'id_proof_number': number}
         if draw < 0.8:
-            letters = ''.join(self.rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')
-                for _ in range(3))
-            return {'id_proof_type': 'voter_id',
-                'id_proof_number': f'{letters}{self.rng.randint(0, 9999999):07d}'}
+            while True:
+                letters = ''.join(self.rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')
+                    for _ in range(3))
+                number = f'{letters}{self.rng.randint(0, 9999999):07d}'
+                if epic.is_valid(number):
+                    return {'id_proof_type': 'voter_id',
+                        'id_proof_number': number}
         return {}
-
-    def _create_connections(self, plans, subscribers):
-        from trytond.pool import Pool
-        Connection = Pool().get('rsoft.connection')
-        vlist, owners = [], []
-        for plan, subscriber in zip(plans, subscribers):
-            kinds = ['primary_tv'] + (['second_tv'] if plan['second_tv'] else [])
-            for kind in kinds:
-                values = {'subscriber': subscriber.id, 'kind': kind}
-                for field in ['state', 'activation_date', 'termination_date',
-                        'suspension_reason']:
-                    if field in plan['subscriber']:
-                        values[field] = plan['subscriber'][field]
-                vlist.append(values)
-                owners.append(subscriber)
-        connections = Connection.create(vlist)
-        self._create_lines(connections)
-        self._create_events(subscribers, connections)
-
-    def _create_lines(self, connections):
-        from trytond.pool import Pool
-        Line = Pool().get('rsoft.subscription.line')
-        vlist = []
-        for connection in connections:
-            vlist.extend(self._line_values(connection))
-        self.lines = Line.create(vlist)
 
     def _line_values(self, connection):
         rng, products = self.rng, self.g.products
-        start = connection.activation_date or self.g.today
-        state = 'draft' if connection.state == 'draft' else 'active'
-        end = (connection.termination_date - datetime.timedelta(days=1)
-            if connection.termination_date else None)
+        start = connection['activation_date'] or self.g.today
+        state = 'draft' if connection['state'] == 'draft' else 'active'
+        end = (connection['termination_date'] - datetime.timedelta(days=1)
+            if connection['termination_date'] else None)
         base = rng.choices(products['base_pack'], weights=[5, 3, 2])[0]
         chosen = [base]
-        addons = products['addon_pack']
-        for addon in rng.sample(addons, k=rng.choice([0, 0, 1, 1, 2])):
-            chosen.append(addon)
+        chosen += rng.sample(
+            products['addon_pack'], k=rng.choice([0, 0, 1, 1, 2]))
         covered = frozenset().union(*(c[2] for c in chosen))
         alacarte = [a for a in products['alacarte'] if not a[2] & covered]
         chosen += rng.sample(alacarte, k=min(len(alacarte),
@@ -574,59 +669,56 @@ class SubscriberBatch:
         ncf, = products['ncf']
         chosen.append(ncf)
         values = []
-        for product, version, _ in chosen:
+        for product, version, _, terms in chosen:
             is_ncf = product == ncf[0]
             term = 1 if is_ncf else rng.choice([1, 1, 1, 3, 6, 12])
-            if version and not any(
-                    t.months == term for t in version.terms):
+            if term not in terms:
                 term = 1
             values.append({
-                    'connection': connection.id,
-                    'product': product.id,
+                    'connection': connection['id'],
+                    'product': product,
                     'term': term,
-                    'price_version': version.id if version else None,
+                    'price_version': version,
                     'start_date': start,
                     'end_date': end,
                     'ncf': is_ncf,
-                    'state': state if not end else 'ended',
+                    'state': 'ended' if end else state,
                     })
         return values
 
-    def _create_events(self, subscribers, connections):
-        from trytond.pool import Pool
-        Event = Pool().get('rsoft.subscriber.event')
-        events = []
-        for record, extra in [(s, {'subscriber': s.id}) for s in subscribers] + [
-                (c, {'subscriber': c.subscriber.id, 'connection': c.id})
-                for c in connections]:
-            events.extend(self._state_events(record, extra))
-        for line in self.lines:
-            if line.state == 'draft':
-                continue
-            events.append({
-                    'subscriber': line.connection.subscriber.id,
-                    'connection': line.connection.id, 'line': line.id,
-                    'kind': 'subscription', 'action': 'subscribe',
-                    'date': line.start_date, 'after': line.rec_name,
-                    })
-        Event.record(events)
-
     def _state_events(self, record, extra):
-        if not record.activation_date:
+        if not record['activation_date']:
             return []
-        events = [{**extra, 'kind': 'state', 'action': 'active',
-                'date': record.activation_date, 'before': 'draft',
-                'after': 'active'}]
-        if record.state == 'suspended':
-            events.append({**extra, 'kind': 'state', 'action': 'suspended',
-                    'date': self.g.today - datetime.timedelta(days=3),
-                    'before': 'active', 'after': 'suspended',
-                    'description': "Non-payment"})
-        if record.termination_date:
-            events.append({**extra, 'kind': 'state', 'action': 'terminated',
-                    'date': record.termination_date, 'before': 'active',
-                    'after': 'terminated'})
+        subscriber, connection = extra['subscriber'], extra['connection']
+        events = [_event(subscriber, connection, None, 'state', 'active',
+                record['activation_date'], 'draft', 'active')]
+        if record['state'] == 'suspended':
+            events.append(_event(subscriber, connection, None, 'state',
+                    'suspended', self.g.today - datetime.timedelta(days=3),
+                    'active', 'suspended', "Non-payment"))
+        if record['termination_date']:
+            events.append(_event(subscriber, connection, None, 'state',
+                    'terminated', record['termination_date'], 'active',
+                    'terminated'))
         return events
+
+
+_LIFECYCLE = [
+    'state', 'activation_date', 'termination_date', 'suspension_reason',
+    'suspension_note']
+_MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+
+
+def _event(subscriber, connection, line, kind, action, date, before, after,
+        description=None):
+    return {
+        'subscriber': subscriber, 'connection': connection, 'line': line,
+        'kind': kind, 'action': action, 'date': date, 'before': before,
+        'after': after, 'description': description,
+        }
 
 
 if __name__ == '__main__':
