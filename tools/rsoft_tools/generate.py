@@ -427,10 +427,13 @@ class Generator:
         Country = pool.get('country.country')
         Company = pool.get('company.company')
         self.today = pool.get('ir.date').today()
-        self.company, = Company.search([], limit=1)
-        self.lcos = Partner.search(
-            [('role', '=', 'lco')], order=[('code', 'ASC')])
-        self.country, = Country.search([('code', '=', 'IN')], limit=1)
+        company, = Company.search([], limit=1)
+        self.company_id = company.id
+        # Plain values: attribute access on records costs in a hot loop
+        self.lcos = [(p.id, p.code, p.region.code) for p in Partner.search(
+                [('role', '=', 'lco')], order=[('code', 'ASC')])]
+        country, = Country.search([('code', '=', 'IN')], limit=1)
+        self.country_id = country.id
         if getattr(self, 'products', None):
             return
         products = Product.search(
@@ -491,7 +494,7 @@ class SubscriberBatch:
             addresses.append({
                     'id': address_id, 'party': id_, 'active': True,
                     'sequence': 10, **plan['address'],
-                    'country': self.g.country.id,
+                    'country': self.g.country_id,
                     })
             plan['party'], plan['address_id'] = id_, address_id
         self.writer.insert(Party, parties)
@@ -508,7 +511,7 @@ class SubscriberBatch:
             plan['id'], plan['customer_id'] = id_, next(customer_ids)
             rows.append({
                     'id': id_, 'customer_id': plan['customer_id'],
-                    'party': plan['party'], 'company': self.g.company.id,
+                    'party': plan['party'], 'company': self.g.company_id,
                     'billing_address': plan['address_id'],
                     'installation_address': plan['address_id'],
                     'active': True, 'parent': None,
@@ -573,8 +576,8 @@ class SubscriberBatch:
 
     def _plan(self, index):
         rng, fake = self.rng, self.fake
-        lco = self.g.lcos[index % len(self.g.lcos)]
-        city, state, pin = data.CITIES[lco.region.code]
+        lco_id, lco_code, region = self.g.lcos[index % len(self.g.lcos)]
+        city, state, pin = data.CITIES[region]
         name = fake.name()
         activation = self.g.today - datetime.timedelta(
             days=rng.randint(5, 700))
@@ -582,9 +585,9 @@ class SubscriberBatch:
         state_ = ('draft' if draw < 0.02 else 'terminated' if draw < 0.04
             else 'suspended' if draw < 0.08 else 'active')
         subscriber = {
-            'lco': lco.id,
+            'lco': lco_id,
             'customer_class': 'residential',
-            'contract_number': f'CAF/{lco.code}/{index + 1:07d}',
+            'contract_number': f'CAF/{lco_code}/{index + 1:07d}',
             'contract_date': activation - datetime.timedelta(
                 days=rng.randint(0, 3)),
             'mobile': self._mobile(),
