@@ -30,9 +30,9 @@ def main():
         fd.write(f'[database]\nuri = {args.uri}\npath = {workdir}\n')
     create_database(config, args)
 
-    from proteus import config as pconfig
-
     from rsoft_tools.generate import Generator
+
+    from proteus import config as pconfig
     pconfig.set_trytond(args.database, config_file=config)
     generator = Generator(args.database, subscribers=0, seed=args.seed)
     generator.run()

@@ -3,10 +3,10 @@ import unittest
 from collections import Counter
 from decimal import Decimal
 
+from rsoft_tools.generate import Generator, SubscriberBatch
+
 from trytond.tests.test_tryton import DB_NAME
 from trytond.tests.tools import activate_modules
-
-from rsoft_tools.generate import Generator, SubscriberBatch
 
 
 class DemoOperatorTestCase(unittest.TestCase):

@@ -28,7 +28,9 @@ PARENT_ROLES = {
     }
 
 
-class Partner(tree(name='code', separator=' / '), DeactivableMixin, ModelSQL, ModelView):
+class Partner(
+        tree(name='code', separator=' / '), DeactivableMixin, ModelSQL,
+        ModelView):
     __name__ = 'rsoft.partner'
     __string__ = "Distribution Partner"
 

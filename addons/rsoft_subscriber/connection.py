@@ -73,7 +73,8 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
             ]
         cls._sql_indexes.add(
             Index(t, (t.subscriber, Index.Equality())))
-        cls._order = [('subscriber', 'DESC'), ('number', 'ASC'), ('id', 'DESC')]
+        cls._order = [
+            ('subscriber', 'DESC'), ('number', 'ASC'), ('id', 'DESC')]
         cls.__access__.add('subscriber')
 
     @classmethod
@@ -230,8 +231,8 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
             connection.check_account_active()
         cls._record_states(drafts, 'active', date)
         cls.write(drafts, {'state': 'active', 'activation_date': date})
-        Line.activate([l for c in drafts for l in c.lines
-                if l.state == 'draft'], date)
+        Line.activate([line for c in drafts for line in c.lines
+                if line.state == 'draft'], date)
 
     @classmethod
     @ModelView.button_action('rsoft_subscriber.wizard_suspend')
@@ -277,10 +278,10 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
         date = date or Date.today()
         cls._record_states(connections, 'terminated', date)
         cls.write(connections, {'termination_date': date})
-        Line.stop([l for c in connections for l in c.lines
-                if l.state == 'active' and l.is_open(date)], date)
-        Line.cancel([l for c in connections for l in c.lines
-                if l.state == 'draft'])
+        Line.stop([line for c in connections for line in c.lines
+                if line.state == 'active' and line.is_open(date)], date)
+        Line.cancel([line for c in connections for line in c.lines
+                if line.state == 'draft'])
 
     @classmethod
     @ModelView.button

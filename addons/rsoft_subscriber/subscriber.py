@@ -143,7 +143,7 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
         return region.id if region else None
 
     def get_lines(self, name):
-        return [l.id for c in self.connections for l in c.lines]
+        return [line.id for c in self.connections for line in c.lines]
 
     def _event_values(self):
         return {'subscriber': self.id}
@@ -183,7 +183,8 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
                     subscriber.id_proof_type, subscriber.id_proof_number,
                     subscriber.rec_name)
                 if number != subscriber.id_proof_number:
-                    to_write.extend(([subscriber], {'id_proof_number': number}))
+                    to_write.extend(
+                        ([subscriber], {'id_proof_number': number}))
         if to_write:
             cls.write(*to_write)
 

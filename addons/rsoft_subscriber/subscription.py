@@ -207,15 +207,15 @@ class Line(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Connection = pool.get('rsoft.connection')
         Event = pool.get('rsoft.subscriber.event')
-        connections = {l.connection for l in lines}
+        connections = {line.connection for line in lines}
         ncf_before = Connection.ncf_snapshot(lines)
         to_write, events = [], []
         for connection in connections:
-            accepted = [l for l in connection.lines
-                if l.state == 'active' and l not in lines]
+            accepted = [line for line in connection.lines
+                if line.state == 'active' and line not in lines]
             for line in sorted(
-                    (l for l in lines if l.connection == connection),
-                    key=lambda l: l.start_date):
+                    (line for line in lines if line.connection == connection),
+                    key=lambda line: line.start_date):
                 line.check_subscribe(accepted)
                 accepted.append(line)
                 version = line.get_price_version()
@@ -318,8 +318,9 @@ class Line(Workflow, ModelSQL, ModelView):
         Event = pool.get('rsoft.subscriber.event')
         date = date or Date.today()
         missing = [c for c in connections
-            if not any(l.ncf and l.state == 'active' and l.is_open(date)
-                for l in c.lines)]
+            if not any(
+                line.ncf and line.state == 'active' and line.is_open(date)
+                for line in c.lines)]
         if not missing:
             return []
         products = Product.search([
@@ -338,8 +339,10 @@ class Line(Workflow, ModelSQL, ModelView):
                     'ncf': True,
                     'state': 'active',
                     } for c in missing])
-        Event.record([l._event('subscribe', None, l.rec_name, l.start_date)
-                for l in lines])
+        Event.record([
+                line._event(
+                    'subscribe', None, line.rec_name, line.start_date)
+                for line in lines])
         return lines
 
     @classmethod
@@ -360,11 +363,11 @@ class Line(Workflow, ModelSQL, ModelView):
         Event = pool.get('rsoft.subscriber.event')
         ncf_before = Connection.ncf_snapshot(lines, date)
         last_day = date - datetime.timedelta(days=1)
-        ended = [l for l in lines if l.start_date <= last_day]
-        never_ran = [l for l in lines if l.start_date > last_day]
-        Event.record([l._event('unsubscribe', l.rec_name,
+        ended = [line for line in lines if line.start_date <= last_day]
+        never_ran = [line for line in lines if line.start_date > last_day]
+        Event.record([line._event('unsubscribe', line.rec_name,
                     f'last day {last_day}', date)
-                for l in ended])
+                for line in ended])
         cls.write(ended, {'end_date': last_day})
         cls.cancel(never_ran)
         Connection.record_ncf_changes(ncf_before)
@@ -375,5 +378,6 @@ class Line(Workflow, ModelSQL, ModelView):
     def cancel(cls, lines):
         pool = Pool()
         Event = pool.get('rsoft.subscriber.event')
-        Event.record([l._event('cancel', l.rec_name, None, l.start_date)
-                for l in lines if l.state == 'active'])
+        Event.record([
+                line._event('cancel', line.rec_name, None, line.start_date)
+                for line in lines if line.state == 'active'])

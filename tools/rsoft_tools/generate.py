@@ -82,7 +82,9 @@ class Generator:
             get_accounts,
         )
         from trytond.modules.company.tests.tools import (
-            create_company, get_company)
+            create_company,
+            get_company,
+        )
 
         Company = Model.get('company.company')
         companies = Company.find([])
@@ -182,7 +184,8 @@ class Generator:
                     ("A-la-carte price within MRP",
                         "TRAI Tariff Order 2017", 'alacarte_price', '1.0'),
                     ("Installation charge cap",
-                        "TRAI Interconnection Regulations", 'installation_price',
+                        "TRAI Interconnection Regulations",
+                        'installation_price',
                         '350.00'),
                     ("Activation charge cap",
                         "TRAI Interconnection Regulations", 'activation_price',
@@ -371,7 +374,15 @@ class Generator:
         pool = Pool()
         Partner = pool.get('rsoft.partner')
         Company = pool.get('company.company')
+        PriceList = pool.get('product.price_list')
+        Region = pool.get('rsoft.region')
         company, = Company.search([], limit=1)
+        south, = PriceList.create([{
+                    'name': "Karnataka LCO Prices", 'company': company.id,
+                    'lines': [('create', [{
+                                    'formula': 'unit_price * 0.95'}])],
+                    }])
+        Region.write([self.regions['IN-KA']], {'price_list': south.id})
         mso, = Partner.create([{
                     'party': company.party.id, 'code': 'MSO', 'role': 'mso',
                     'region': self.regions['IN'].id, 'company': company.id,
@@ -464,6 +475,7 @@ class SubscriberBatch:
 
     def create(self):
         from trytond.pool import Pool
+
         from .bulk import BulkWriter
         pool = Pool()
         self.writer = BulkWriter()
@@ -507,14 +519,19 @@ class SubscriberBatch:
         customer_ids = sequence.get_many(len(plans))
         ids = self.writer.allocate(Subscriber, len(plans))
         rows = []
+        parent = None
         for plan, id_ in zip(plans, ids):
             plan['id'], plan['customer_id'] = id_, next(customer_ids)
+            if plan['society']:
+                parent = id_
             rows.append({
                     'id': id_, 'customer_id': plan['customer_id'],
                     'party': plan['party'], 'company': self.g.company_id,
                     'billing_address': plan['address_id'],
                     'installation_address': plan['address_id'],
-                    'active': True, 'parent': None,
+                    'active': True,
+                    # The flats of a society are the accounts after it
+                    'parent': parent if plan['flat'] else None,
                     **plan['subscriber'],
                     })
         self.writer.insert(Subscriber, rows)
@@ -576,13 +593,21 @@ class SubscriberBatch:
 
     def _plan(self, index):
         rng, fake = self.rng, self.fake
-        lco_id, lco_code, region = self.g.lcos[index % len(self.g.lcos)]
+        society, flat = index % 100 == 0, 0 < index % 100 <= 4
+        lco_id, lco_code, region = self.g.lcos[
+            (index - index % 100 if flat else index) % len(self.g.lcos)]
         city, state, pin = data.CITIES[region]
         name = fake.name()
+        if society:
+            name = f"{fake.last_name()} Nagar Co-operative Housing Society"
+        elif flat:
+            name = f"{name} (Flat {index % 100}0{index % 7 + 1})"
+
         activation = self.g.today - datetime.timedelta(
             days=rng.randint(5, 700))
         draw = rng.random()
-        state_ = ('draft' if draw < 0.02 else 'terminated' if draw < 0.04
+        state_ = ('active' if society else 'draft' if draw < 0.02
+            else 'terminated' if draw < 0.04
             else 'suspended' if draw < 0.08 else 'active')
         subscriber = {
             'lco': lco_id,
@@ -614,8 +639,12 @@ class SubscriberBatch:
             subscriber['termination_date'] = min(
                 self.g.today, activation + datetime.timedelta(
                     days=rng.randint(30, 300)))
+        if society:
+            subscriber['customer_class'] = 'institutional'
         return {
             'name': name,
+            'society': society,
+            'flat': flat,
             'address': {
                 'street_unstructured': fake.street_address(),
                 'city': city,

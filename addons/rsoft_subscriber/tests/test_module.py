@@ -93,7 +93,8 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
                 id_proof_type='pan', id_proof_number='ABCPE1234F')
             admin, = User.search([('login', '=', 'admin')])
             with Transaction().set_user(admin.id):
-                with self.assertRaisesRegex(DuplicateWarning, 'same registered'):
+                with self.assertRaisesRegex(
+                        DuplicateWarning, 'same registered'):
                     create_subscriber(op.lco_b, mobile='9812345678')
                 with self.assertRaisesRegex(DuplicateWarning, 'same ID proof'):
                     create_subscriber(op.lco_b, mobile='+919822012345',
@@ -118,8 +119,9 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(subscriber.state, 'active')
             self.assertEqual(subscriber.activation_date, D(2026, 3, 1))
             self.assertEqual(connection.state, 'active')
-            lines = sorted(connection.lines, key=lambda l: l.ncf)
-            self.assertEqual([(l.product, l.state, l.ncf) for l in lines],
+            lines = sorted(connection.lines, key=lambda line: line.ncf)
+            self.assertEqual(
+                [(line.product, line.state, line.ncf) for line in lines],
                 [(op.base, 'active', False), (op.ncf, 'active', True)])
             self.assertEqual(lines[0].price_version.price, Decimal('12.00'))
             self.assertEqual(lines[0].amount, Decimal('12.00'))
@@ -143,7 +145,8 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
         Event = pool.get('rsoft.subscriber.event')
         with self.operator() as op:
             subscriber = self._active(op)
-            Subscriber.do_suspend([subscriber], 'non_payment', "Cheque bounced",
+            Subscriber.do_suspend(
+                [subscriber], 'non_payment', "Cheque bounced",
                 D(2026, 4, 10))
             subscriber = Subscriber(subscriber.id)
             connection, = subscriber.connections
@@ -160,11 +163,12 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
             Subscriber.terminate([subscriber], D(2026, 5, 1))
             subscriber = Subscriber(subscriber.id)
             self.assertEqual(subscriber.state, 'terminated')
-            self.assertEqual({(l.state, l.end_date)
-                    for l in subscriber.connections[0].lines},
+            self.assertEqual({(line.state, line.end_date)
+                    for line in subscriber.connections[0].lines},
                 {('ended', D(2026, 4, 30))})
             Subscriber.archive([subscriber])
-            self.assertEqual(Subscriber.search([('id', '=', subscriber.id)]), [])
+            self.assertEqual(
+                Subscriber.search([('id', '=', subscriber.id)]), [])
             events = Event.search([
                     ('subscriber', '=', subscriber.id),
                     ('kind', '=', 'state'), ('connection', '=', None)],
@@ -240,8 +244,8 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
             Subscriber.activate([subscriber], D(2026, 3, 1))
             with self.assertRaisesRegex(SubscriptionError, 'end that line'):
                 subscribe(connection, op.base, start=D(2026, 3, 5))
-            tv_line, = [l for l in connection.lines
-                if l.product == op.alacarte_tv]
+            tv_line, = [line for line in connection.lines
+                if line.product == op.alacarte_tv]
             Line.stop([tv_line], D(2026, 3, 5))
             line = subscribe(connection, op.base, start=D(2026, 3, 5))
             self.assertEqual(line.state, 'active')
@@ -255,7 +259,8 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
         with self.operator() as op:
             subscriber = self._active(op)
             connection, = subscriber.connections
-            with self.assertRaisesRegex(SubscriptionError, 'already has "Base'):
+            with self.assertRaisesRegex(
+                    SubscriptionError, 'already has "Base'):
                 subscribe(connection, op.base)
             with self.assertRaisesRegex(SubscriptionError, 'base pack'):
                 subscribe(connection, op.gold)
@@ -281,13 +286,16 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
             subscriber = self._active(op)
             connection, = subscriber.connections
             self.assertEqual(
-                connection.compute_ncf(D(2026, 3, 1)), (192, Decimal('130.00')))
+                connection.compute_ncf(D(2026, 3, 1)),
+                (192, Decimal('130.00')))
             subscribe(connection, op.sports, start=D(2026, 3, 16))
             connection = Connection(connection.id)
             self.assertEqual(
-                connection.compute_ncf(D(2026, 3, 15)), (192, Decimal('130.00')))
+                connection.compute_ncf(D(2026, 3, 15)),
+                (192, Decimal('130.00')))
             self.assertEqual(
-                connection.compute_ncf(D(2026, 3, 16)), (203, Decimal('160.00')))
+                connection.compute_ncf(D(2026, 3, 16)),
+                (203, Decimal('160.00')))
             ncf_event, = Event.search([
                     ('connection', '=', connection.id), ('action', '=', 'ncf'),
                     ('date', '=', D(2026, 3, 16))])
@@ -315,7 +323,7 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
         with self.operator() as op:
             subscriber = self._active(op)
             connection, = subscriber.connections
-            base, = [l for l in connection.lines if not l.ncf]
+            base, = [line for line in connection.lines if not line.ncf]
             Line.stop([base], D(2026, 3, 16))
             gold = subscribe(connection, op.gold, start=D(2026, 3, 16))
             base = Line(base.id)
@@ -364,7 +372,8 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
                 with self.assertRaises(AccessError):
                     Connection.write([Connection(theirs_conn.id)],
                         {'installation_address': None})
-                Subscriber.write([Subscriber(mine.id)], {'contract_number': 'OK'})
+                Subscriber.write(
+                    [Subscriber(mine.id)], {'contract_number': 'OK'})
                 with self.assertRaises(AccessError):
                     create_subscriber(op.lco_b, mobile='+919822099999')
                 with self.assertRaises(AccessError):
