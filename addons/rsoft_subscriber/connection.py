@@ -220,64 +220,41 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
     @Workflow.transition('active')
     def activate(cls, connections, date=None):
         pool = Pool()
-        Date = pool.get('ir.date')
         Line = pool.get('rsoft.subscription.line')
-        date = date or Date.today()
+        date = cls._date(date)
         resumed = [c for c in connections if c.state == 'suspended']
         if resumed:
             cls.resume(resumed, date)
         drafts = [c for c in connections if c.state == 'draft']
         for connection in drafts:
             connection.check_account_active()
-        cls._record_states(drafts, 'active', date)
-        cls.write(drafts, {'state': 'active', 'activation_date': date})
+        cls._enter(drafts, 'active', date, activation_date=date)
         Line.activate([line for c in drafts for line in c.lines
                 if line.state == 'draft'], date)
 
     @classmethod
-    @ModelView.button_action('rsoft_subscriber.wizard_suspend')
-    def suspend(cls, connections):
-        pass
-
-    @classmethod
     @Workflow.transition('suspended')
     def do_suspend(cls, connections, reason, note=None, date=None):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        date = date or Date.today()
-        cls._record_states(connections, 'suspended', date,
-            description=dict(cls.suspension_reason.selection)[reason]
-            + (f': {note}' if note else ''))
-        cls.write(connections, {
-                'suspension_reason': reason,
-                'suspension_note': note,
-                })
+        cls._enter(connections, 'suspended', cls._date(date),
+            **cls._suspension_values(reason, note))
 
     @classmethod
     @ModelView.button
     @Workflow.transition('active')
     def resume(cls, connections, date=None):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        date = date or Date.today()
         for connection in connections:
             connection.check_account_active()
-        cls._record_states(connections, 'active', date)
-        cls.write(connections, {
-                'suspension_reason': None,
-                'suspension_note': None,
-                })
+        cls._enter(connections, 'active', cls._date(date),
+            suspension_reason=None, suspension_note=None)
 
     @classmethod
     @ModelView.button
     @Workflow.transition('terminated')
     def terminate(cls, connections, date=None):
         pool = Pool()
-        Date = pool.get('ir.date')
         Line = pool.get('rsoft.subscription.line')
-        date = date or Date.today()
-        cls._record_states(connections, 'terminated', date)
-        cls.write(connections, {'termination_date': date})
+        date = cls._date(date)
+        cls._enter(connections, 'terminated', date, termination_date=date)
         Line.stop([line for c in connections for line in c.lines
                 if line.state == 'active' and line.is_open(date)], date)
         Line.cancel([line for c in connections for line in c.lines
@@ -287,9 +264,7 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('archived')
     def archive(cls, connections):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        cls._record_states(connections, 'archived', Date.today())
+        cls._enter(connections, 'archived', cls._date())
 
 
 def _ncf_text(count, amount):

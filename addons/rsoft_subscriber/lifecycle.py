@@ -1,6 +1,6 @@
 "The states an account and a connection go through, and their history"
 from trytond.i18n import gettext
-from trytond.model import Workflow, fields
+from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
@@ -88,8 +88,23 @@ class LifecycleMixin(Workflow):
         return 'draft'
 
     @classmethod
-    def _record_states(cls, records, state, date, description=None):
-        "Log the move of records to state; _event_values says whose it is"
+    @ModelView.button_action('rsoft_subscriber.wizard_suspend')
+    def suspend(cls, records):
+        pass
+
+    @classmethod
+    def _date(cls, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        return date or Date.today()
+
+    @classmethod
+    def _enter(cls, records, state, date, description=None, **values):
+        """Move records to state from date, logging it
+
+        The state is written here, not by the transition, so that what
+        follows in the transition sees it; _event_values says whose the
+        events are."""
         pool = Pool()
         Event = pool.get('rsoft.subscriber.event')
         Event.record([{
@@ -101,6 +116,16 @@ class LifecycleMixin(Workflow):
                     'after': state,
                     'description': description,
                     } for record in records if record.state != state])
+        cls.write(records, {'state': state, **values})
+
+    @classmethod
+    def _suspension_values(cls, reason, note):
+        text = dict(SUSPENSION_REASONS)[reason]
+        return {
+            'description': f'{text}: {note}' if note else text,
+            'suspension_reason': reason,
+            'suspension_note': note,
+            }
 
     @classmethod
     def check_delete(cls, records):

@@ -232,8 +232,7 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
     def activate(cls, subscribers, date=None):
         pool = Pool()
         Connection = pool.get('rsoft.connection')
-        Date = pool.get('ir.date')
-        date = date or Date.today()
+        date = cls._date(date)
         resumed = [s for s in subscribers if s.state == 'suspended']
         if resumed:
             cls.resume(resumed, date)
@@ -243,30 +242,19 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
                 raise LifecycleError(gettext(
                         'rsoft_subscriber.msg_activate_no_connection',
                         subscriber=subscriber.rec_name))
-        cls._record_states(drafts, 'active', date)
         # The connections can be activated only below an active account
-        cls.write(drafts, {'state': 'active', 'activation_date': date})
+        cls._enter(drafts, 'active', date, activation_date=date)
         Connection.activate([c for s in drafts for c in s.connections
                 if c.state == 'draft'], date)
-
-    @classmethod
-    @ModelView.button_action('rsoft_subscriber.wizard_suspend')
-    def suspend(cls, subscribers):
-        pass
 
     @classmethod
     @Workflow.transition('suspended')
     def do_suspend(cls, subscribers, reason, note=None, date=None):
         pool = Pool()
         Connection = pool.get('rsoft.connection')
-        Date = pool.get('ir.date')
-        date = date or Date.today()
-        cls._record_states(subscribers, 'suspended', date,
-            description=_reason_text(reason, note))
-        cls.write(subscribers, {
-                'suspension_reason': reason,
-                'suspension_note': note,
-                })
+        date = cls._date(date)
+        cls._enter(subscribers, 'suspended', date,
+            **cls._suspension_values(reason, note))
         Connection.do_suspend([c for s in subscribers for c in s.connections
                 if c.state == 'active'], reason, note, date)
 
@@ -276,18 +264,13 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
     def resume(cls, subscribers, date=None):
         pool = Pool()
         Connection = pool.get('rsoft.connection')
-        Date = pool.get('ir.date')
-        date = date or Date.today()
-        cls._record_states(subscribers, 'active', date)
+        date = cls._date(date)
         # Only the connections the account suspension stopped come back
         connections = [c for s in subscribers for c in s.connections
             if c.state == 'suspended'
             and c.suspension_reason == s.suspension_reason]
-        cls.write(subscribers, {
-                'state': 'active',
-                'suspension_reason': None,
-                'suspension_note': None,
-                })
+        cls._enter(subscribers, 'active', date,
+            suspension_reason=None, suspension_note=None)
         Connection.resume(connections, date)
 
     @classmethod
@@ -296,26 +279,17 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
     def terminate(cls, subscribers, date=None):
         pool = Pool()
         Connection = pool.get('rsoft.connection')
-        Date = pool.get('ir.date')
-        date = date or Date.today()
-        cls._record_states(subscribers, 'terminated', date)
-        cls.write(subscribers, {'termination_date': date})
-        Connection.terminate([c for s in subscribers for c in s.connections
-                if c.state in {'active', 'suspended'}], date)
+        date = cls._date(date)
+        connections = [c for s in subscribers for c in s.connections
+            if c.state in {'active', 'suspended'}]
+        cls._enter(subscribers, 'terminated', date, termination_date=date)
+        Connection.terminate(connections, date)
 
     @classmethod
     @ModelView.button
     @Workflow.transition('archived')
     def archive(cls, subscribers):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        cls._record_states(subscribers, 'archived', Date.today())
-        cls.write(subscribers, {'active': False})
-
-
-def _reason_text(reason, note):
-    text = dict(SUSPENSION_REASONS)[reason]
-    return f'{text}: {note}' if note else text
+        cls._enter(subscribers, 'archived', cls._date(), active=False)
 
 
 class SuspendStart(ModelView):
