@@ -154,8 +154,6 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
         Configuration = pool.get('rsoft.subscriber.configuration')
         values = super().preprocess_values(mode, values)
         config = Configuration(1)
-        if mode == 'create' and not values.get('customer_id'):
-            values['customer_id'] = config.subscriber_sequence.get()
         country = config.phone_country
         if values.get('mobile'):
             values['mobile'] = normalize_phone(
@@ -164,6 +162,9 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
             values['landline'] = normalize_phone(values['landline'], country)
         if values.get('email'):
             values['email'] = normalize_email(values['email'])
+        # Last: a refused record must not consume a customer ID
+        if mode == 'create' and not values.get('customer_id'):
+            values['customer_id'] = config.subscriber_sequence.get()
         return values
 
     @classmethod
