@@ -1,0 +1,47 @@
+"""The back office as an operator meets it: the RSoft web client, the login,
+the Pay-TV menu and the subscriber list of a small generated operator."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SUBSCRIBER_MENU = ('Pay-TV', 'Subscribers', 'Subscribers')
+SUBSCRIBER_MODEL = 'rsoft.subscriber'
+
+
+def subscriber_names(server):
+    """The names under which each demo subscriber can appear in its list:
+    its record name and, when it has one, its party's name"""
+    fields = server.rpc(f'model.{SUBSCRIBER_MODEL}.fields_get', None)
+    read = ['rec_name']
+    if fields.get('party', {}).get('type') == 'many2one':
+        read.append('party.rec_name')
+    names = []
+    for record in server.rpc(
+            f'model.{SUBSCRIBER_MODEL}.search_read',
+            [], 0, None, None, read):
+        party = record.get('party.') or {}
+        names.append({n for n in [record['rec_name'], party.get('rec_name')]
+                if n})
+    return names
+
+
+def test_subscriber_list(sao, demo_server, screenshot):
+    "The admin logs in and opens Pay-TV / Subscribers / Subscribers"
+    subscribers = subscriber_names(demo_server)
+    assert subscribers, "the generator made no subscriber"
+
+    sao.login()
+    assert sao.window_title() == 'RSoft SMS'
+    screenshot('menu')
+
+    sao.open_menu(*SUBSCRIBER_MENU)
+    rows = sao.current_list()
+    screenshot('subscribers')
+
+    assert sao.window_title() == f'{SUBSCRIBER_MENU[-1]} - RSoft SMS'
+    text = '\n'.join(rows)
+    shown = [names for names in subscribers
+        if any(name in text for name in names)]
+    assert len(shown) >= min(5, len(rows), len(subscribers)), (
+        f"subscribers of the database not in the list: {subscribers[:5]}"
+        f" vs {rows[:5]}")
