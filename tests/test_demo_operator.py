@@ -86,3 +86,18 @@ class DemoOperatorTestCase(unittest.TestCase):
             again = [SubscriberBatch(self.generator, 0, 5)._plan(i)
                 for i in range(5)]
         self.assertEqual(first, again)
+
+    def test_lco_logins(self):
+        "Each LCO gets a login bound to it, in the Pay-TV LCO group"
+        from trytond.pool import Pool
+        self.generator.create_lco_users('demo-Password-1')
+        with self._transaction():
+            pool = Pool()
+            User = pool.get('res.user')
+            users = User.search([('rsoft_partner', '!=', None)])
+            self.assertEqual(len(users), 6)
+            for user in users:
+                self.assertEqual(user.login, user.rsoft_partner.code.lower())
+                self.assertIn("Pay-TV LCO", {g.name for g in user.groups})
+            self.assertTrue(User._login_password(
+                    'lco-mum-01', {'password': 'demo-Password-1'}))

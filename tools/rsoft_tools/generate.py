@@ -33,6 +33,8 @@ def main(argv=None):
     parser.add_argument('--subscribers', type=int, default=1000)
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--quiet', action='store_true')
+    parser.add_argument('--lco-password-file',
+        help="create a back-office login per LCO with this password")
     args = parser.parse_args(argv)
 
     from proteus import config as pconfig
@@ -42,6 +44,9 @@ def main(argv=None):
         args.database, subscribers=args.subscribers, seed=args.seed,
         progress=None if args.quiet else _print_progress)
     generator.run()
+    if args.lco_password_file:
+        with open(args.lco_password_file) as fd:
+            generator.create_lco_users(fd.read().strip())
     elapsed = time.monotonic() - started
     if not args.quiet:
         print(f'\n{args.subscribers} subscribers in {elapsed:.1f} s '
@@ -70,6 +75,33 @@ class Generator:
         with Transaction().start(self.database, 0, context=context):
             self.load_reference()
         self.load_subscribers(self.company_id)
+
+    def create_lco_users(self, password):
+        "Give each LCO a back-office login confined to its subscribers"
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        with Transaction().start(self.database, 0, context={
+                    'company': self.company_id}) as transaction:
+            pool = Pool()
+            User = pool.get('res.user')
+            Partner = pool.get('rsoft.partner')
+            ModelData = pool.get('ir.model.data')
+            groups = [
+                ModelData.get_id('rsoft_partner', 'group_lco'),
+                ModelData.get_id('rsoft_catalogue', 'group_paytv'),
+                ]
+            lcos = Partner.search([('role', '=', 'lco')])
+            User.create([{
+                        'login': lco.code.lower(),
+                        'name': f"{lco.party.name} (LCO)",
+                        'password': password,
+                        'rsoft_partner': lco.id,
+                        'groups': [('add', groups)],
+                        'companies': [('add', [self.company_id])],
+                        'company': self.company_id,
+                        } for lco in lcos
+                    if not User.search([('login', '=', lco.code.lower())])])
+            transaction.commit()
 
     # -- company and accounting (proteus) ---------------------------------
 
