@@ -150,22 +150,9 @@ class TariffRule(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def _check_alacarte(cls, template, rules, date, price):
-        rule = rules.get('alacarte_price')
-        if not rule or price is None:
-            return []
         channel = template.channel
-        mrp = channel.get_mrp(date)
-        if mrp is None:
-            return [gettext('rsoft_catalogue.msg_tariff_channel_no_mrp',
-                    offer=template.rec_name, rule=rule.rec_name,
-                    channel=channel.rec_name, date=format_date(date))]
-        limit = round_amount(mrp * rule.value)
-        if price > limit:
-            return [gettext('rsoft_catalogue.msg_tariff_alacarte_price',
-                    offer=template.rec_name, rule=rule.rec_name,
-                    channel=channel.rec_name, price=format_number(price),
-                    mrp=format_number(mrp), limit=format_number(limit))]
-        return []
+        return cls._check_within_mrp(template, rules, date, price,
+            'channel', channel, channel.get_mrp(date))
 
     @classmethod
     def _check_bouquet_discount(cls, template, rule, date, price):
@@ -203,21 +190,30 @@ class TariffRule(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def _check_bouquet_price(cls, template, rules, date, price):
+        bouquet = template.bouquet
+        return cls._check_within_mrp(template, rules, date, price,
+            'bouquet', bouquet, bouquet.get_price(date))
+
+    @classmethod
+    def _check_within_mrp(cls, template, rules, date, price, name, source,
+            mrp):
+        "Check price against the MRP of source, a channel or a bouquet"
         rule = rules.get('alacarte_price')
         if not rule or price is None:
             return []
-        bouquet = template.bouquet
-        mrp = bouquet.get_price(date)
         if mrp is None:
-            return [gettext('rsoft_catalogue.msg_tariff_bouquet_no_mrp',
+            return [gettext(f'rsoft_catalogue.msg_tariff_{name}_no_mrp',
                     offer=template.rec_name, rule=rule.rec_name,
-                    bouquet=bouquet.rec_name, date=format_date(date))]
+                    date=format_date(date), **{name: source.rec_name})]
         limit = round_amount(mrp * rule.value)
         if price > limit:
-            return [gettext('rsoft_catalogue.msg_tariff_bouquet_price',
+            message = ('alacarte_price' if name == 'channel'
+                else 'bouquet_price')
+            return [gettext(f'rsoft_catalogue.msg_tariff_{message}',
                     offer=template.rec_name, rule=rule.rec_name,
-                    bouquet=bouquet.rec_name, price=format_number(price),
-                    mrp=format_number(mrp), limit=format_number(limit))]
+                    price=format_number(price), mrp=format_number(mrp),
+                    limit=format_number(limit),
+                    **{name: source.rec_name})]
         return []
 
     @classmethod
