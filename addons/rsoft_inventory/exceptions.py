@@ -1,0 +1,34 @@
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+
+
+class DeviceError(UserError):
+    pass
+
+
+class BlacklistError(DeviceError):
+    pass
+
+
+class PairingError(DeviceError):
+    pass
+
+
+class TransferError(DeviceError):
+    pass
+
+
+class InstallError(DeviceError):
+    pass
+
+
+class SwapError(DeviceError):
+    pass
+
+
+class ReceiptError(UserError):
+    pass
+
+
+class FormatError(ValidationError):
+    pass

@@ -1,0 +1,58 @@
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
+
+
+class Partner(metaclass=PoolMeta):
+    __name__ = 'rsoft.partner'
+
+    stock_location = fields.Many2One(
+        'stock.location', "Stock Location", readonly=True,
+        ondelete='RESTRICT',
+        help="Where the partner's set-top boxes and smart cards are; "
+        "created with the partner.")
+
+    @classmethod
+    def create(cls, vlist):
+        partners = super().create(vlist)
+        cls.create_stock_locations(partners)
+        return partners
+
+    @classmethod
+    def create_stock_locations(cls, partners):
+        "Give each partner without one its own storage location"
+        pool = Pool()
+        Location = pool.get('stock.location')
+        ModelData = pool.get('ir.model.data')
+        partners = [p for p in partners if not p.stock_location]
+        if not partners:
+            return
+        parent = ModelData.get_id('rsoft_inventory', 'location_partners')
+        with without_check_access():
+            locations = Location.create([{
+                        'name': f"{p.code} Stock",
+                        'code': p.code,
+                        'type': 'storage',
+                        'parent': parent,
+                        } for p in partners])
+            for partner, location in zip(partners, locations):
+                partner.stock_location = location
+            cls.save(partners)
+
+    @classmethod
+    def by_location(cls, locations):
+        "Return {location: partner} for the partners' stock locations"
+        partners = cls.search([
+                ('stock_location', 'in', [loc.id for loc in locations]),
+                ('active', 'in', [True, False]),
+                ])
+        return {p.stock_location: p for p in partners}
+
+    def is_above(self, other):
+        "Whether self is an ancestor of other in the distribution chain"
+        parent = other.parent
+        while parent:
+            if parent == self:
+                return True
+            parent = parent.parent
+        return False
