@@ -169,6 +169,14 @@ class Lot(metaclass=PoolMeta):
                     'icon': 'tryton-cancel',
                     'depends': ['device_state'],
                     },
+                'pair_card': {
+                    'invisible': (Eval('device_kind') != 'stb')
+                    | Eval('paired_device')
+                    | ~Eval('device_state').in_(list(SERVICEABLE)),
+                    'icon': 'tryton-link',
+                    'depends': ['device_kind', 'paired_device',
+                        'device_state'],
+                    },
                 'unpair': {
                     'invisible': ~Eval('paired_device'),
                     'icon': 'tryton-unlink',
@@ -343,6 +351,11 @@ class Lot(metaclass=PoolMeta):
                     stb=stb.rec_name, card=card.rec_name))
 
     @classmethod
+    @ModelView.button_action('rsoft_inventory.wizard_pair')
+    def pair_card(cls, devices):
+        pass
+
+    @classmethod
     @ModelView.button
     def unpair(cls, devices, date=None):
         "De-pair devices from their partners"
@@ -497,11 +510,19 @@ class Lot(metaclass=PoolMeta):
             raise TransferError(gettext(
                     'rsoft_inventory.msg_transfer_one_source'))
         source, = holders
-        if not source or not (
+        if not source:
+            device = devices[0]
+            raise TransferError(gettext(
+                    'rsoft_inventory.msg_transfer_no_holder',
+                    device=device.rec_name,
+                    state=device.device_state_string,
+                    location=device.current_location.rec_name
+                    if device.current_location else '-'))
+        if not (
                 source.is_above(partner) or partner.is_above(source)):
             raise TransferError(gettext(
                     'rsoft_inventory.msg_transfer_chain',
-                    source=source.rec_name if source else '-',
+                    source=source.rec_name,
                     target=partner.rec_name))
         for device in devices:
             if device.current_location != source.stock_location:
@@ -683,4 +704,44 @@ class Blacklist(Wizard):
         self.model.do_blacklist(
             self.records, self.start.reason, self.start.note,
             self.start.date)
+        return 'end'
+
+
+class PairStart(ModelView):
+    "The smart card to pair with the box"
+    __name__ = 'rsoft.device.pair.start'
+    __string__ = "Pair Box and Card"
+
+    stb = fields.Many2One('stock.lot', "STB", readonly=True)
+    location = fields.Many2One('stock.location', "Location", readonly=True)
+    smartcard = fields.Many2One(
+        'stock.lot', "Smart Card", required=True,
+        domain=[
+            ('product.template.rsoft_device_kind', '=', 'smartcard'),
+            ('current_location', '=', Eval('location', -1)),
+            ('paired_device', '=', None),
+            ],
+        help="A card in the same place as the box, not yet paired.")
+
+
+class Pair(Wizard):
+    "Pair a box with a smart card"
+    __name__ = 'rsoft.device.pair'
+    start = StateView(
+        'rsoft.device.pair.start',
+        'rsoft_inventory.pair_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Pair", 'pair', 'tryton-ok', default=True),
+            ])
+    pair = StateTransition()
+
+    def default_start(self, fields):
+        return {
+            'stb': self.record.id,
+            'location': self.record.current_location.id
+            if self.record.current_location else None,
+            }
+
+    def transition_pair(self):
+        self.model.pair(self.record, self.start.smartcard)
         return 'end'

@@ -354,7 +354,7 @@ class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
             Lot.scrap([spare])
             spare, = self.devices('700000000003')
             self.assertEqual(spare.device_state, 'blacklisted')
-            with self.assertRaisesRegex(BlacklistError, 'moved'):
+            with self.assertRaisesRegex(TransferError, 'Scrapped Devices'):
                 Lot.transfer([spare], op.mso)
 
     @with_transaction()
