@@ -3,6 +3,7 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Unique, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
@@ -41,6 +42,14 @@ BLACKLIST_REASONS = [
     ]
 # The states in which a device may serve a subscriber
 SERVICEABLE = {'in_stock', 'allocated', 'installed'}
+# Only the device's own methods change these: a user writing them directly
+# would put a device somewhere no stock move took it, or lift a blacklist
+_TRACKED_FIELDS = {
+    'chip_id', 'mac_address', 'pairing_key', 'device_state',
+    'current_location', 'holder', 'location_date', 'receipt_date',
+    'connection', 'paired_device', 'ownership', 'ownership_line', 'deposit',
+    'lease_end_date', 'fault_note', 'blacklist_reason', 'blacklist_note',
+    }
 
 
 class Lot(metaclass=PoolMeta):
@@ -184,6 +193,16 @@ class Lot(metaclass=PoolMeta):
                     },
                 })
 
+    @classmethod
+    def check_modification(cls, mode, lots, values=None, external=False):
+        super().check_modification(
+            mode, lots, values=values, external=external)
+        if (mode == 'write' and external
+                and values.keys() & _TRACKED_FIELDS):
+            raise AccessError(gettext(
+                    'rsoft_inventory.msg_device_tracked_fields',
+                    fields=', '.join(sorted(values.keys() & _TRACKED_FIELDS))))
+
     def get_device_kind(self, name):
         return self.product.template.rsoft_device_kind
 
@@ -250,10 +269,15 @@ class Lot(metaclass=PoolMeta):
         """Move devices to location with done stock moves and return them
 
         Where the device goes decides its state: see Move.do."""
+        date = cls._date(date)
+        return cls.do_moves([d._move(location, date, shipment)
+                for d in devices])
+
+    @classmethod
+    def do_moves(cls, moves):
+        "Save and do moves of devices, whoever the user is"
         pool = Pool()
         Move = pool.get('stock.move')
-        date = cls._date(date)
-        moves = [d._move(location, date, shipment) for d in devices]
         with without_check_access():
             Move.save(moves)
             Move.do(moves)
@@ -284,8 +308,11 @@ class Lot(metaclass=PoolMeta):
 
     @classmethod
     def _log(cls, devices, action, date, state=None, description=None,
-            event=None, **values):
-        "Write values and state on devices and log action for each"
+            event=None, per_device=None, **values):
+        """Write values and state on devices and log action for each
+
+        event holds more values of the events, per_device more values of
+        the event of each device id."""
         pool = Pool()
         Event = pool.get('rsoft.device.event')
         events = [{
@@ -302,6 +329,7 @@ class Lot(metaclass=PoolMeta):
                     d.connection.id if d.connection else None),
                 'description': description,
                 **(event or {}),
+                **(per_device or {}).get(d.id, {}),
                 } for d in devices]
         if state:
             values['device_state'] = state
@@ -620,6 +648,9 @@ class Move(metaclass=PoolMeta):
         Partner = pool.get('rsoft.partner')
         partners = Partner.by_location(
             {m.to_location for m in moves} | {m.from_location for m in moves})
+        # Devices that went the same way are written at once: an
+        # allocation may carry thousands
+        groups = defaultdict(list)
         for move in moves:
             device = move.lot
             source = partners.get(move.from_location)
@@ -628,11 +659,16 @@ class Move(metaclass=PoolMeta):
             holder = target
             if move.to_location.type == 'customer' and device.connection:
                 holder = device.connection.subscriber.lco
-            Lot._log([device], action, move.effective_date, state,
-                current_location=move.to_location.id,
+            key = (action, state, move.to_location, holder,
+                move.effective_date)
+            groups[key].append(move)
+        for (action, state, location, holder, date), group in (
+                groups.items()):
+            Lot._log([m.lot for m in group], action, date, state,
+                current_location=location.id,
                 holder=holder.id if holder else None,
-                location_date=move.effective_date,
-                event={'move': move.id})
+                location_date=date,
+                per_device={m.lot.id: {'move': m.id} for m in group})
 
     def _device_action(self, source, target):
         "Return the action and the state of the device moved"

@@ -120,20 +120,39 @@ class Connection(metaclass=PoolMeta):
         A card-based box needs a card: the one paired with it, or card,
         which is then paired. A rented or leased box needs its offer,
         added to the connection's subscriptions for billing."""
+        self.install_many([{
+                    'connection': self, 'stb': stb, 'card': card,
+                    'ownership': ownership, 'offer': offer,
+                    'deposit': deposit, 'lease_months': lease_months,
+                    'date': date,
+                    }])
+
+    @classmethod
+    def install_many(cls, installs):
+        """Install many boxes at once, as install does for one
+
+        Each install is a dict of the arguments of install and the
+        connection: a field team's day or a migration moves together."""
         pool = Pool()
         Lot = pool.get('stock.lot')
-        date = Lot._date(date)
-        self.check_installable(stb)
-        self.check_from_lco_stock(stb)
-        card = self._card_for(stb, card)
-        if card:
-            self.check_from_lco_stock(card)
-        if card and not stb.paired_device:
-            Lot.pair(stb, card, date)
-        self._place([stb, card] if card else [stb], date)
-        self._own(Lot.browse([stb]), ownership, offer, deposit,
-            lease_months, date)
-        return Lot.browse([d.id for d in [stb, card] if d])
+        placements = []
+        for install in installs:
+            connection, stb = install['connection'], install['stb']
+            date = install['date'] = Lot._date(install.get('date'))
+            connection.check_installable(stb)
+            connection.check_from_lco_stock(stb)
+            card = connection._card_for(stb, install.get('card'))
+            if card:
+                connection.check_from_lco_stock(card)
+            if card and not stb.paired_device:
+                Lot.pair(stb, card, date)
+            placements.extend((connection, d, date) for d in [stb, card] if d)
+        devices = [d for _, d, _ in placements]
+        if len(set(devices)) != len(devices):
+            raise InstallError(gettext(
+                    'rsoft_inventory.msg_install_twice'))
+        cls._place(placements)
+        cls._own(installs)
 
     def check_installable(self, stb):
         if self.kind not in TV_KINDS or self.state in {
@@ -182,7 +201,9 @@ class Connection(metaclass=PoolMeta):
                     state=device.device_state_string,
                     holder=device.holder.rec_name if device.holder else '-'))
 
-    def _place(self, devices, date):
+    @classmethod
+    def _place(cls, placements):
+        "Move each (connection, device, date) of placements to the premises"
         pool = Pool()
         Lot = pool.get('stock.lot')
         ModelData = pool.get('ir.model.data')
@@ -190,30 +211,45 @@ class Connection(metaclass=PoolMeta):
         premises = Location(
             ModelData.get_id('rsoft_inventory', 'location_premises'))
         with without_check_access():
-            Lot.write(list(devices), {'connection': self.id})
-        Lot.move_to(Lot.browse([d.id for d in devices]), premises, date)
+            Lot.write(*sum((([d], {'connection': c.id})
+                        for c, d, _ in placements), ()))
+        Lot.do_moves([Lot(d.id)._move(premises, date)
+                for _, d, date in placements])
 
-    def _own(self, devices, ownership, offer, deposit, lease_months, date):
+    @classmethod
+    def _own(cls, installs):
+        "Record who owns each box and add the offers billing rates"
+        pool = Pool()
+        Line = pool.get('rsoft.subscription.line')
+        lines = {}
+        for install in installs:
+            ownership, offer = install['ownership'], install.get('offer')
+            if offer or ownership in {'rented', 'leased'}:
+                install['connection'].check_ownership_offer(ownership, offer)
+                lines[install['stb']] = Line(
+                    connection=install['connection'], product=offer,
+                    start_date=install['date'], term=1)
+        with without_check_access():
+            Line.save(list(lines.values()))
+            Line.activate([line for line in lines.values()
+                    if line.connection.state == 'active'])
+        for install in installs:
+            cls._log_ownership(install, lines.get(install['stb']))
+
+    @classmethod
+    def _log_ownership(cls, install, line):
         pool = Pool()
         Lot = pool.get('stock.lot')
-        Line = pool.get('rsoft.subscription.line')
-        line = None
-        if offer or ownership in {'rented', 'leased'}:
-            self.check_ownership_offer(ownership, offer)
-            line = Line(connection=self, product=offer, start_date=date,
-                term=1)
-            with without_check_access():
-                line.save()
-                if self.state == 'active':
-                    Line.activate([line], date)
+        ownership, date = install['ownership'], install['date']
         lease_end = None
         if ownership == 'leased':
-            lease_end = (date + relativedelta(months=lease_months or 0)
+            lease_end = (date
+                + relativedelta(months=install.get('lease_months') or 0)
                 - datetime.timedelta(days=1))
-        Lot._log(devices, 'ownership', date,
+        Lot._log(Lot.browse([install['stb']]), 'ownership', date,
             description=dict(OWNERSHIPS)[ownership],
             ownership=ownership, ownership_line=line.id if line else None,
-            deposit=deposit if ownership == 'leased' else None,
+            deposit=install.get('deposit') if ownership == 'leased' else None,
             lease_end_date=lease_end)
 
     def check_ownership_offer(self, ownership, offer):
@@ -269,7 +305,7 @@ class Connection(metaclass=PoolMeta):
         Lot._log([old], 'swap_out', date, 'faulty', description=note,
             fault_note=note, event={
                 'other_device': new.id, 'connection': self.id})
-        self._place([new], date)
+        self._place([(self, new, date)])
         new, = Lot.browse([new])
         Lot._log([new], 'swap_in', date, description=note,
             ownership_line=line.id if line else None, **kept,
@@ -377,7 +413,7 @@ class Swap(Workflow, ModelSQL, ModelView):
         Lot._log([old], 'undo_swap', date, 'allocated'
             if old.holder.role != 'mso' else 'in_stock',
             fault_note=None, event={'other_device': new.id})
-        connection._place([old], date)
+        connection._place([(connection, old, date)])
         old, = Lot.browse([old])
         Lot._log([old], 'ownership', date,
             ownership_line=line.id if line else None, **kept,

@@ -424,10 +424,11 @@ class Receipt(ModelSQL, ModelView):
         event = Event.__table__()
         cursor = Transaction().connection.cursor()
         for sub_ids in grouped_slice(card_ids):
+            sub_ids = list(sub_ids)
             cursor.execute(*lot.update([lot.paired_device],
                     [box.select(box.id,
                             where=box.paired_device == lot.id)],
-                    where=In(lot.id, list(sub_ids))))
+                    where=In(lot.id, sub_ids)))
             cursor.execute(*event.insert(
                     [event.device, event.action, event.date, event.after,
                         event.location, event.partner, event.other_device,
@@ -438,7 +439,7 @@ class Receipt(ModelSQL, ModelView):
                         lot.current_location, lot.holder, lot.paired_device,
                         Literal(self.reference), Literal(Transaction().user),
                         Literal(datetime.datetime.now()),
-                        where=In(lot.id, list(sub_ids)))))
+                        where=In(lot.id, sub_ids))))
 
 
 class RefusedRow(ModelSQL, ModelView):

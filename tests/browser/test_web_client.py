@@ -45,3 +45,26 @@ def test_subscriber_list(sao, demo_server, screenshot):
     assert len(shown) >= min(5, len(rows), len(subscribers)), (
         f"subscribers of the database not in the list: {subscribers[:5]}"
         f" vs {rows[:5]}")
+
+
+DEVICE_MENU = ('Pay-TV', 'Inventory', 'Devices')
+
+
+def test_device_list(sao, demo_server, screenshot):
+    "The admin opens Pay-TV / Inventory / Devices: the installed boxes"
+    boxes = demo_server.rpc('model.stock.lot.search_read', [
+            ('product.template.rsoft_device_kind', '=', 'stb'),
+            ('device_state', '=', 'installed'),
+            ], 0, None, None, ['number'])
+    assert boxes, "the generator installed no set-top box"
+
+    sao.login()
+    sao.open_menu(*DEVICE_MENU)
+    rows = sao.current_list()
+    screenshot('devices')
+
+    assert sao.window_title() == f'{DEVICE_MENU[-1]} - RSoft SMS'
+    text = '\n'.join(rows)
+    assert "Installed" in text
+    assert any(box['number'] in text for box in boxes), (
+        f"installed boxes not in the list: {boxes[:5]} vs {rows[:5]}")

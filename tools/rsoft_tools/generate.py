@@ -75,6 +75,12 @@ class Generator:
         with Transaction().start(self.database, 0, context=context):
             self.load_reference()
         self.load_subscribers(self.company_id)
+        self.load_devices()
+
+    def load_devices(self):
+        "Give the subscribers their boxes when rsoft_inventory is activated"
+        from .devices import DeviceLoader
+        DeviceLoader(self).run()
 
     def create_lco_users(self, password):
         "Give each LCO a back-office login confined to its subscribers"

@@ -128,8 +128,10 @@ class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(stb.current_location, op.mso.stock_location)
             self.assertEqual(stb.chip_id, '00000001')
             self.assertEqual(stb.mac_address, '00:1A:2B:00:00:01')
-            self.assertEqual(
-                [e.action for e in stb.device_events], ['pair', 'receive'])
+            for device in [stb, card]:
+                self.assertEqual([e.action for e in device.device_events],
+                    ['pair', 'receive'])
+            self.assertEqual(card.device_events[0].other_device, stb)
             with Transaction().set_context(
                     locations=[op.mso.stock_location.id]):
                 self.assertEqual(Lot(stb.id).quantity, 1)
@@ -229,6 +231,22 @@ class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaisesRegex(InstallError, 'needs a published'):
                 other.install(*self.devices('GX00000002'),
                     ownership='rented')
+
+    @with_transaction()
+    def test_install_lease(self):
+        "A leased box carries its deposit and the last day of its term"
+        from decimal import Decimal
+        with self.operator() as op:
+            self.allocate(op, ['GX00000001'])
+            connection = self.subscriber(op)
+            stb, = self.devices('GX00000001')
+            connection.install(stb, ownership='leased', offer=op.lease,
+                deposit=Decimal('1500'), lease_months=12)
+            stb, = self.devices('GX00000001')
+            self.assertEqual((stb.ownership, stb.deposit, stb.lease_end_date),
+                ('leased', Decimal('1500'), D(2027, 3, 1)))
+            self.assertEqual(stb.ownership_line.product, op.lease)
+            self.assertEqual(stb.device_events[0].description, "Leased")
 
     @with_transaction()
     def test_install_card_rules(self):
@@ -349,6 +367,10 @@ class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
                 second.install(*self.devices('GX00000002'), spare)
             with self.assertRaisesRegex(DeviceError, 'is Blacklisted'):
                 Lot.do_blacklist([spare], 'stolen')
+
+            # Nor can a user lift the blacklist by writing the state
+            with check_access(), self.assertRaises(AccessError):
+                Lot.write([spare], {'device_state': 'in_stock'})
 
             # Taken back and scrapped, it stays blacklisted
             Lot.scrap([spare])
