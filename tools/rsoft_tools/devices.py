@@ -213,6 +213,7 @@ class DeviceLoader:
         spares = Lot.search([
                 ('device_state', '=', 'allocated'),
                 ('product.template.rsoft_device_kind', '=', 'stb'),
+                ('paired_device', '!=', None),
                 ], order=[('number', 'DESC')], limit=5)
         cards = [b.paired_device for b in spares]
         Lot.unpair(spares)
