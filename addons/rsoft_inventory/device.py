@@ -433,13 +433,10 @@ class Lot(metaclass=PoolMeta):
     def _mso(self):
         pool = Pool()
         Partner = pool.get('rsoft.partner')
-        partners = Partner.search([
-                ('role', '=', 'mso'),
-                ('company', '=', Transaction().context.get('company', -1)),
-                ], limit=1, order=[('id', 'ASC')])
-        if not partners:
+        mso = Partner.get_mso()
+        if not mso:
             raise DeviceError(gettext('rsoft_inventory.msg_no_mso'))
-        return partners[0]
+        return mso
 
     @classmethod
     @ModelView.button

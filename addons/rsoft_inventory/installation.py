@@ -493,7 +493,20 @@ class InstallStart(ModelView):
     date = fields.Date("Date", required=True)
 
 
-class Install(Wizard):
+class _ConnectionWizard(Wizard):
+    "Starts on the connection, its LCO whose stock serves it, and today"
+
+    def default_start(self, fields):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        return {
+            'connection': self.record.id,
+            'lco': self.record.subscriber.lco.id,
+            'date': Date.today(),
+            }
+
+
+class Install(_ConnectionWizard):
     "Install a box and its card at a connection"
     __name__ = 'rsoft.connection.install'
     start = StateView(
@@ -505,14 +518,7 @@ class Install(Wizard):
     install = StateTransition()
 
     def default_start(self, fields):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        return {
-            'connection': self.record.id,
-            'lco': self.record.subscriber.lco.id,
-            'ownership': 'rented',
-            'date': Date.today(),
-            }
+        return {**super().default_start(fields), 'ownership': 'rented'}
 
     def transition_install(self):
         start = self.start
@@ -546,7 +552,7 @@ class SwapStart(ModelView):
     date = fields.Date("Date", required=True)
 
 
-class SwapWizard(Wizard):
+class SwapWizard(_ConnectionWizard):
     "Swap a faulty box or card at a connection"
     __name__ = 'rsoft.connection.swap'
     start = StateView(
@@ -556,15 +562,6 @@ class SwapWizard(Wizard):
             Button("Swap", 'swap', 'tryton-ok', default=True),
             ])
     swap = StateTransition()
-
-    def default_start(self, fields):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        return {
-            'connection': self.record.id,
-            'lco': self.record.subscriber.lco.id,
-            'date': Date.today(),
-            }
 
     def transition_swap(self):
         start = self.start

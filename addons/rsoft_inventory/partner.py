@@ -1,6 +1,6 @@
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 
 class Partner(metaclass=PoolMeta):
@@ -38,6 +38,17 @@ class Partner(metaclass=PoolMeta):
             for partner, location in zip(partners, locations):
                 partner.stock_location = location
             cls.save(partners)
+
+    @classmethod
+    def get_mso(cls, company_id=None):
+        "Return the MSO of the company (of the context by default) or None"
+        if company_id is None:
+            company_id = Transaction().context.get('company', -1)
+        partners = cls.search([
+                ('role', '=', 'mso'),
+                ('company', '=', company_id),
+                ], limit=1, order=[('id', 'ASC')])
+        return partners[0] if partners else None
 
     @classmethod
     def by_location(cls, locations):

@@ -124,11 +124,8 @@ class Receipt(ModelSQL, ModelView):
     def default_partner(cls):
         pool = Pool()
         Partner = pool.get('rsoft.partner')
-        partners = Partner.search([
-                ('role', '=', 'mso'),
-                ('company', '=', Transaction().context.get('company', -1)),
-                ], limit=1, order=[('id', 'ASC')])
-        return partners[0].id if partners else None
+        mso = Partner.get_mso()
+        return mso.id if mso else None
 
     @classmethod
     def check_modification(cls, mode, receipts, values=None, external=False):
