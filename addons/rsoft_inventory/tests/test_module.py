@@ -50,7 +50,7 @@ class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
         company = create_company()
         with set_company(company), patch.object(
                 pool.get('ir.date'), 'today', return_value=TODAY):
-            op = create_operator(company)
+            op = create_operator(company, fta=False)
             op.hd, op.cardless, op.card = create_device_models()
             op.vendor, = Party.create([{'name': "Gospell Smart Video"}])
             op.rental, op.lease = create_rental_offers()
