@@ -146,7 +146,6 @@ class Lot(metaclass=PoolMeta):
         cls._sql_indexes.update({
                 Index(t, (t.holder, Index.Equality()),
                     (t.device_state, Index.Equality())),
-                Index(t, (t.connection, Index.Equality())),
                 Index(t, (t.chip_id, Index.Equality())),
                 })
         cls._buttons.update({

@@ -1,15 +1,15 @@
 "Receipt of devices from a vendor's production file, all or nothing"
 import csv
-import datetime
 import io
 import re
 from collections import defaultdict
 
-from sql import Literal
 from sql.operators import In
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.rsoft_catalogue.bulk import BulkWriter
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -34,9 +34,6 @@ STATES = [
     ('refused', "Refused"),
     ('done', "Done"),
     ]
-# Rows per INSERT: large enough to be fast, small enough for SQLite's
-# limit of 32,766 variables in one statement
-_CHUNK = 1000
 
 
 class Receipt(ModelSQL, ModelView):
@@ -191,7 +188,7 @@ class Receipt(ModelSQL, ModelView):
         for number, line in enumerate(lines, 2):
             row = {c: (v or '').strip() for c, v in zip(columns, line) if c}
             if any(row.values()):
-                rows.append({'row': number, **row})
+                rows.append({'row': number, 'index': len(rows), **row})
         return rows
 
     # Checking
@@ -199,11 +196,12 @@ class Receipt(ModelSQL, ModelView):
     def check_rows(self, rows):
         "Return the errors of rows: format, duplicates in file and database"
         self.check_products()
+        formats = _Formats(self.stb_product, self.card_product)
         errors = []
         for row in rows:
-            errors.extend(self._row_errors(row))
-        errors.extend(self._file_duplicates(rows))
-        errors.extend(self._database_duplicates(rows))
+            errors.extend(formats.row_errors(row))
+        errors.extend(self._file_duplicates(rows, formats))
+        errors.extend(self._database_duplicates(rows, formats))
         return sorted(errors, key=lambda e: (e['row'], e['column']))
 
     def check_products(self):
@@ -217,72 +215,17 @@ class Receipt(ModelSQL, ModelView):
                     'rsoft_inventory.msg_receipt_cardless_pair',
                     receipt=self.rec_name, stb=stb.rec_name))
 
-    def _row_errors(self, row):
-        "Check the format of one row's values against the models"
-        stb, card = self.stb_product, self.card_product
-
-        def error(field, message, **kwargs):
-            return _error(row, field, gettext(
-                    'rsoft_inventory.' + message, **kwargs))
-
-        if stb:
-            if not row.get('serial'):
-                yield error('serial', 'msg_receipt_missing', column="serial")
-            elif not stb.template.match_serial(row['serial']):
-                yield error('serial', 'msg_receipt_format', column="serial",
-                    model=stb.rec_name,
-                    pattern=stb.template.serial_pattern)
-        if card and not self._card_number(row):
-            yield error('card_number', 'msg_receipt_missing',
-                column="card number")
-        elif card and not card.template.match_serial(self._card_number(row)):
-            yield error('card_number', 'msg_receipt_format',
-                column="card number", model=card.rec_name,
-                pattern=card.template.serial_pattern)
-        if not card and row.get('card_number'):
-            yield error('card_number', 'msg_receipt_no_card_type')
-        chip_model = (stb or card).template
-        if chip_model.chip_id_pattern and not row.get('chip_id'):
-            yield error('chip_id', 'msg_receipt_missing', column="chip ID")
-        elif row.get('chip_id') and not chip_model.match_chip_id(
-                row['chip_id']):
-            yield error('chip_id', 'msg_receipt_format', column="chip ID",
-                model=chip_model.rec_name,
-                pattern=chip_model.chip_id_pattern)
-        if row.get('mac') and not normalize_mac(row['mac']):
-            yield error('mac', 'msg_receipt_mac')
-
-    def _card_number(self, row):
-        "A card-only file may name the card number serial"
-        if self.stb_product:
-            return row.get('card_number')
-        return row.get('card_number') or row.get('serial')
-
-    def _keys(self, row):
-        "Return {(column, product id): value} of the row's unique values"
-        stb, card = self.stb_product, self.card_product
-        keys = {}
-        if stb and row.get('serial'):
-            keys[('serial', stb.id)] = row['serial']
-        if card and self._card_number(row):
-            keys[('card_number', card.id)] = self._card_number(row)
-        if row.get('chip_id'):
-            keys[('chip_id', (stb or card).id)] = row['chip_id']
-        if row.get('mac') and normalize_mac(row['mac']):
-            keys[('mac', None)] = normalize_mac(row['mac'])
-        return keys
-
-    def _file_duplicates(self, rows):
+    def _file_duplicates(self, rows, formats):
         first = {}
         for row in rows:
-            for key, value in self._keys(row).items():
+            for key, value in formats.keys(row).items():
                 seen = first.setdefault((key, value), row['row'])
                 if seen != row['row']:
                     yield _error(row, key[0], gettext(
                             'rsoft_inventory.msg_receipt_duplicate_file',
                             value=value, row=seen))
 
-    def _database_duplicates(self, rows):
+    def _database_duplicates(self, rows, formats):
         pool = Pool()
         Lot = pool.get('stock.lot')
         lot = Lot.__table__()
@@ -291,11 +234,12 @@ class Receipt(ModelSQL, ModelView):
             'chip_id': lot.chip_id, 'mac': lot.mac_address}
         wanted = defaultdict(dict)
         for row in rows:
-            for key, value in self._keys(row).items():
+            for key, value in formats.keys(row).items():
                 wanted[key].setdefault(value, row)
         for (column, product_id), values in wanted.items():
             field = fields_[column]
-            for sub_values in grouped_slice(list(values)):
+            for sub_values in grouped_slice(
+                    list(values), backend.MAX_QUERY_PARAMS - 1):
                 where = In(field, list(sub_values))
                 if product_id:
                     where &= lot.product == product_id
@@ -310,133 +254,174 @@ class Receipt(ModelSQL, ModelView):
     def apply(self, rows):
         """Create the devices of rows in the partner's stock
 
-        The ORM would take minutes for a production file of 100,000 rows;
-        plain INSERTs of the same columns take seconds."""
+        The ORM would take many minutes for a production file of 100,000
+        rows: the rows are checked, so they are written in bulk, each
+        device with its receipt move and its events."""
+        pool = Pool()
+        Lot = pool.get('stock.lot')
+        Move = pool.get('stock.move')
+        Event = pool.get('rsoft.device.event')
         location = self.partner.stock_location
         if not location:
             self.partner.create_stock_locations([self.partner])
             location = self.partner.stock_location
-        count = 0
-        cards = stbs = {}
-        if self.card_product:
-            cards = self._insert_devices(
-                self.card_product, rows, location, self._card_number)
-            count += len(cards)
-        if self.stb_product:
-            stbs = self._insert_devices(
-                self.stb_product, rows, location, lambda r: r['serial'],
-                cards if self.card_product else None)
-            count += len(stbs)
-        if stbs and cards:
-            self._pair_cards(list(cards.values()))
-        return count
+        formats = _Formats(self.stb_product, self.card_product)
+        writer = BulkWriter()
+        products = [(p, number) for p, number in [
+                (self.card_product, formats.card_number),
+                (self.stb_product, lambda r: r['serial']),
+                ] if p]
+        # One allocation: on SQLite ids are counted from the largest one
+        lot_ids = writer.allocate(Lot, len(rows) * len(products))
+        ids = {p: lot_ids[i * len(rows):(i + 1) * len(rows)]
+            for i, (p, _) in enumerate(products)}
+        lots, moves, events = [], [], []
+        move_ids = iter(writer.allocate(Move, len(rows) * len(products)))
+        for product, number in products:
+            other = self.stb_product if product == self.card_product else (
+                self.card_product)
+            for row, lot_id in zip(rows, ids[product]):
+                paired = ids[other][row['index']] if other else None
+                move_id = next(move_ids)
+                lots.append(self._lot_values(
+                        row, lot_id, product, number(row), paired, formats,
+                        location))
+                moves.append(self._move_values(
+                        lot_id, move_id, product, location))
+                events.extend(self._event_values(
+                        lot_id, move_id, paired, location))
+        for event, event_id in zip(
+                events, writer.allocate(Event, len(events))):
+            event['id'] = event_id
+        writer.insert(Lot, lots)
+        writer.insert(Move, moves)
+        writer.insert(Event, events)
+        return len(lots)
 
-    def _insert_devices(self, product, rows, location, number, cards=None):
-        "Insert lots, their moves and events; return {row number: lot id}"
-        pool = Pool()
-        Lot = pool.get('stock.lot')
-        lot = Lot.__table__()
-        cursor = Transaction().connection.cursor()
-        with_card = cards is not None
-        chip = (product == (self.stb_product or self.card_product))
-        now, user = datetime.datetime.now(), Transaction().user
-        values = [[
-                number(r), product.id, True, self.date, self.date,
-                'in_stock', location.id, self.partner.id,
-                r.get('chip_id') or None if chip else None,
-                normalize_mac(r['mac']) if r.get('mac') and chip else None,
-                r.get('pairing_key') or None,
-                cards[r['row']] if with_card else None,
-                user, now] for r in rows]
-        columns = [lot.number, lot.product, lot.active, lot.receipt_date,
-            lot.location_date, lot.device_state, lot.current_location,
-            lot.holder, lot.chip_id, lot.mac_address, lot.pairing_key,
-            lot.paired_device, lot.create_uid, lot.create_date]
-        _insert(lot, columns, values)
-        ids = {}
-        numbers = {number(r): r['row'] for r in rows}
-        for sub_numbers in grouped_slice(list(numbers)):
-            cursor.execute(*lot.select(lot.id, lot.number,
-                    where=(lot.product == product.id)
-                    & In(lot.number, list(sub_numbers))))
-            for lot_id, lot_number in cursor:
-                ids[numbers[lot_number]] = lot_id
-        move_ids = self._insert_moves(product, list(ids.values()), location)
-        self._insert_events(
-            list(ids.values()), move_ids, location, with_card, cards, ids)
-        return ids
+    def _lot_values(self, row, lot_id, product, number, paired, formats,
+            location):
+        own = product.id == formats.chip_product_id
+        mac = row.get('mac') if own else None
+        return {
+            'id': lot_id, 'number': number, 'product': product.id,
+            'active': True, 'receipt_date': self.date,
+            'location_date': self.date, 'device_state': 'in_stock',
+            'current_location': location.id, 'holder': self.partner.id,
+            'chip_id': (row.get('chip_id') or None) if own else None,
+            'mac_address': normalize_mac(mac) if mac else None,
+            'pairing_key': row.get('pairing_key') or None,
+            'paired_device': paired,
+            }
 
-    def _insert_moves(self, product, lot_ids, location):
+    def _move_values(self, lot_id, move_id, product, location):
         pool = Pool()
-        Move = pool.get('stock.move')
         ModelData = pool.get('ir.model.data')
-        move = Move.__table__()
-        cursor = Transaction().connection.cursor()
-        supplier = ModelData.get_id('stock', 'location_supplier')
         cost = product.cost_price or 0
-        now, user = datetime.datetime.now(), Transaction().user
-        origin = str(self)
-        columns = [move.product, move.lot, move.quantity,
-            move.internal_quantity, move.unit, move.from_location,
-            move.to_location, move.planned_date, move.effective_date,
-            move.state, move.company, move.unit_price, move.currency,
-            move.cost_price, move.unit_price_updated, move.origin,
-            move.create_uid, move.create_date]
-        _insert(move, columns, [[
-                    product.id, lot_id, 1.0, 1.0, product.default_uom.id,
-                    supplier, location.id, self.date, self.date, 'done',
-                    self.company.id, cost, self.company.currency.id, cost,
-                    False, origin, user, now]
-                for lot_id in lot_ids])
-        cursor.execute(*move.select(move.lot, move.id,
-                where=(move.origin == origin)))
-        return dict(cursor)
+        return {
+            'id': move_id, 'product': product.id, 'lot': lot_id,
+            'quantity': 1.0, 'internal_quantity': 1.0,
+            'unit': product.default_uom.id,
+            'from_location': ModelData.get_id('stock', 'location_supplier'),
+            'to_location': location.id, 'planned_date': self.date,
+            'effective_date': self.date, 'state': 'done',
+            'company': self.company.id, 'unit_price': cost,
+            'currency': self.company.currency.id, 'cost_price': cost,
+            'unit_price_updated': False, 'origin': str(self),
+            }
 
-    def _insert_events(
-            self, lot_ids, move_ids, location, paired, cards, ids):
-        pool = Pool()
-        Event = pool.get('rsoft.device.event')
-        event = Event.__table__()
-        now, user = datetime.datetime.now(), Transaction().user
-        columns = [event.device, event.action, event.date, event.after,
-            event.location, event.partner, event.move, event.other_device,
-            event.description, event.create_uid, event.create_date]
-        in_stock = dict(DEVICE_STATES)['in_stock']
-        values = [[i, 'receive', self.date, in_stock, location.id,
-                self.partner.id, move_ids.get(i), None, self.reference,
-                user, now] for i in lot_ids]
+    def _event_values(self, lot_id, move_id, paired, location):
+        common = {
+            'device': lot_id, 'date': self.date,
+            'before': None, 'after': dict(DEVICE_STATES)['in_stock'],
+            'location': location.id, 'partner': self.partner.id,
+            'connection': None, 'description': self.reference,
+            }
+        events = [{**common, 'id': None, 'action': 'receive',
+                'move': move_id, 'other_device': None}]
         if paired:
-            values += [[ids[row], 'pair', self.date, in_stock, location.id,
-                    self.partner.id, None, cards[row], self.reference,
-                    user, now] for row in ids]
-        _insert(event, columns, values)
+            events.append({**common, 'id': None, 'action': 'pair',
+                    'move': None, 'other_device': paired})
+        return events
 
-    def _pair_cards(self, card_ids):
-        "Point each card at the box inserted with it"
-        pool = Pool()
-        Lot = pool.get('stock.lot')
-        Event = pool.get('rsoft.device.event')
-        lot = Lot.__table__()
-        box = Lot.__table__()
-        event = Event.__table__()
-        cursor = Transaction().connection.cursor()
-        for sub_ids in grouped_slice(card_ids):
-            sub_ids = list(sub_ids)
-            cursor.execute(*lot.update([lot.paired_device],
-                    [box.select(box.id,
-                            where=box.paired_device == lot.id)],
-                    where=In(lot.id, sub_ids)))
-            cursor.execute(*event.insert(
-                    [event.device, event.action, event.date, event.after,
-                        event.location, event.partner, event.other_device,
-                        event.description, event.create_uid,
-                        event.create_date],
-                    lot.select(lot.id, Literal('pair'), lot.receipt_date,
-                        Literal(dict(DEVICE_STATES)['in_stock']),
-                        lot.current_location, lot.holder, lot.paired_device,
-                        Literal(self.reference), Literal(Transaction().user),
-                        Literal(datetime.datetime.now()),
-                        where=In(lot.id, sub_ids))))
+
+class _Formats:
+    "What the rows of a receipt must look like, read once from its models"
+
+    def __init__(self, stb, card):
+        self.stb_id = stb.id if stb else None
+        self.card_id = card.id if card else None
+        chip_model = stb or card
+        self.chip_product_id = chip_model.id
+        self.models = {
+            'serial': _model(stb, 'serial_pattern'),
+            'card_number': _model(card, 'serial_pattern'),
+            'chip_id': _model(chip_model, 'chip_id_pattern'),
+            }
+
+    def card_number(self, row):
+        "A card-only file may name the card number serial"
+        if self.stb_id:
+            return row.get('card_number')
+        return row.get('card_number') or row.get('serial')
+
+    def row_errors(self, row):
+        "Check the format of one row's values against the models"
+        values = {
+            'serial': row.get('serial') if self.stb_id else None,
+            'card_number': self.card_number(row) if self.card_id else None,
+            'chip_id': row.get('chip_id'),
+            }
+        required = {
+            'serial': bool(self.stb_id),
+            'card_number': bool(self.card_id),
+            'chip_id': bool(self.models['chip_id'][1]),
+            }
+        for column, (name, pattern, regex) in self.models.items():
+            value = values[column]
+            if required[column] and not value:
+                yield _error(row, column, gettext(
+                        'rsoft_inventory.msg_receipt_missing',
+                        column=_LABELS[column]))
+            elif value and regex and not regex.fullmatch(value):
+                yield _error(row, column, gettext(
+                        'rsoft_inventory.msg_receipt_format',
+                        column=_LABELS[column], model=name,
+                        pattern=pattern))
+        if not self.card_id and row.get('card_number'):
+            yield _error(row, 'card_number', gettext(
+                    'rsoft_inventory.msg_receipt_no_card_type'))
+        if row.get('mac') and not normalize_mac(row['mac']):
+            yield _error(
+                row, 'mac', gettext('rsoft_inventory.msg_receipt_mac'))
+
+    def keys(self, row):
+        "Return {(column, product id): value} of the row's unique values"
+        keys = {}
+        if self.stb_id and row.get('serial'):
+            keys[('serial', self.stb_id)] = row['serial']
+        if self.card_id and self.card_number(row):
+            keys[('card_number', self.card_id)] = self.card_number(row)
+        if row.get('chip_id'):
+            keys[('chip_id', self.chip_product_id)] = row['chip_id']
+        if row.get('mac') and normalize_mac(row['mac']):
+            keys[('mac', None)] = normalize_mac(row['mac'])
+        return keys
+
+
+_LABELS = {
+    'serial': "serial",
+    'card_number': "card number",
+    'chip_id': "chip ID",
+    }
+
+
+def _model(product, pattern_field):
+    "Return (name, pattern, compiled pattern) of product's format"
+    if not product:
+        return None, None, None
+    pattern = getattr(product.template, pattern_field)
+    return (product.rec_name, pattern,
+        re.compile(pattern) if pattern else None)
 
 
 class RefusedRow(ModelSQL, ModelView):
@@ -503,9 +488,3 @@ def _cell(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return '' if value is None else str(value)
-
-
-def _insert(table, columns, values):
-    for sub_values in grouped_slice(values, _CHUNK):
-        Transaction().connection.cursor().execute(
-            *table.insert(columns, list(sub_values)))

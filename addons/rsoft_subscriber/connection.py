@@ -1,5 +1,6 @@
 from collections import defaultdict
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
@@ -134,7 +135,8 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
     @classmethod
     def _last_numbers(cls, subscriber_ids):
         numbers = defaultdict(int)
-        for sub_ids in grouped_slice(list(subscriber_ids)):
+        for sub_ids in grouped_slice(
+                list(subscriber_ids), backend.MAX_QUERY_PARAMS - 1):
             for connection in cls.search(
                     [('subscriber', 'in', sub_ids)],
                     order=[('number', 'ASC')]):

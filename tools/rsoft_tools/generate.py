@@ -514,7 +514,7 @@ class SubscriberBatch:
     def create(self):
         from trytond.pool import Pool
 
-        from .bulk import BulkWriter
+        from trytond.modules.rsoft_catalogue.bulk import BulkWriter
         pool = Pool()
         self.writer = BulkWriter()
         plans = [self._plan(self.offset + i) for i in range(self.size)]
