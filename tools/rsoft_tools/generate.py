@@ -512,9 +512,8 @@ class SubscriberBatch:
         self.fake.seed_instance(generator.seed * 1_000_003 + offset)
 
     def create(self):
-        from trytond.pool import Pool
-
         from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+        from trytond.pool import Pool
         pool = Pool()
         self.writer = BulkWriter()
         plans = [self._plan(self.offset + i) for i in range(self.size)]
