@@ -9,10 +9,10 @@ subscribers/s and rows/s."""
 import argparse
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
+
+from benchdb import create_database
 
 
 def main():
@@ -28,7 +28,7 @@ def main():
     config = os.path.join(workdir, 'trytond.conf')
     with open(config, 'w') as fd:
         fd.write(f'[database]\nuri = {args.uri}\npath = {workdir}\n')
-    create_database(config, args)
+    create_database(config, args, 'rsoft_subscriber')
 
     from rsoft_tools.generate import Generator
 
@@ -47,28 +47,6 @@ def main():
     print(f'{args.subscribers} subscribers in {elapsed:.1f} s: '
         f'{args.subscribers / elapsed:.0f} subscribers/s, '
         f'{rows} rows, {rows / elapsed:.0f} rows/s')
-
-
-def create_database(config, args):
-    env = dict(os.environ, TRYTONPASSFILE=os.path.join(
-            os.path.dirname(config), 'password'))
-    with open(env['TRYTONPASSFILE'], 'w') as fd:
-        fd.write('admin\n')
-    if args.uri.startswith('postgresql'):
-        subprocess.run(['dropdb', '--if-exists', '-h', '127.0.0.1',
-                '-U', 'postgres', args.database], check=True)
-        subprocess.run(['createdb', '-h', '127.0.0.1', '-U', 'postgres',
-                args.database], check=True)
-    else:
-        open(os.path.join(os.path.dirname(config),
-                f'{args.database}.sqlite'), 'w').close()
-    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-    subprocess.run([admin, '-c', config, '-d', args.database, '--all'],
-        input='\n', text=True, env=env, check=True,
-        stdout=subprocess.DEVNULL)
-    subprocess.run([admin, '-c', config, '-d', args.database,
-            '-u', 'rsoft_subscriber', '--activate-dependencies'],
-        env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def count_rows(database, company_id):

@@ -23,11 +23,12 @@ import os
 import platform
 import pstats
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from decimal import Decimal
+
+from benchdb import create_database
 
 HEADER = 'Serial,Chip ID,Card Number,MAC,Pairing Key'
 # 2**24 MAC addresses under one vendor prefix
@@ -62,7 +63,7 @@ def main():
     with open(config, 'w') as fd:
         fd.write(f'[database]\nuri = {args.uri}\npath = {workdir}\n')
     started = time.monotonic()
-    create_database(config, args)
+    create_database(config, args, 'rsoft_inventory')
     print(f'database {args.database} created, rsoft_inventory activated '
         f'in {time.monotonic() - started:.1f} s')
 
@@ -106,29 +107,6 @@ def report():
         print(f'FAILED: {len(FAILURES)} check(s): ' + '; '.join(FAILURES))
         sys.exit(1)
     print('all checks passed')
-
-
-def create_database(config, args):
-    env = dict(os.environ, TRYTONPASSFILE=os.path.join(
-            os.path.dirname(config), 'password'),
-        TRYTOND_DATABASE__URI=args.uri)
-    with open(env['TRYTONPASSFILE'], 'w') as fd:
-        fd.write('admin\n')
-    if args.uri.startswith('postgresql'):
-        subprocess.run(['dropdb', '--if-exists', '-h', '127.0.0.1',
-                '-U', 'postgres', args.database], check=True)
-        subprocess.run(['createdb', '-h', '127.0.0.1', '-U', 'postgres',
-                args.database], check=True)
-    else:
-        open(os.path.join(os.path.dirname(config),
-                f'{args.database}.sqlite'), 'w').close()
-    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-    subprocess.run([admin, '-c', config, '-d', args.database, '--all'],
-        input='\n', text=True, env=env, check=True,
-        stdout=subprocess.DEVNULL)
-    subprocess.run([admin, '-c', config, '-d', args.database,
-            '-u', 'rsoft_inventory', '--activate-dependencies'],
-        env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def set_up(database):

@@ -1,0 +1,28 @@
+"The database of a benchmark: created afresh, its modules activated"
+import os
+import subprocess
+import sys
+
+
+def create_database(config, args, module):
+    "Create args.database at args.uri with module and its dependencies"
+    env = dict(os.environ, TRYTONPASSFILE=os.path.join(
+            os.path.dirname(config), 'password'),
+        TRYTOND_DATABASE__URI=args.uri)
+    with open(env['TRYTONPASSFILE'], 'w') as fd:
+        fd.write('admin\n')
+    if args.uri.startswith('postgresql'):
+        subprocess.run(['dropdb', '--if-exists', '-h', '127.0.0.1',
+                '-U', 'postgres', args.database], check=True)
+        subprocess.run(['createdb', '-h', '127.0.0.1', '-U', 'postgres',
+                args.database], check=True)
+    else:
+        open(os.path.join(os.path.dirname(config),
+                f'{args.database}.sqlite'), 'w').close()
+    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
+    subprocess.run([admin, '-c', config, '-d', args.database, '--all'],
+        input='\n', text=True, env=env, check=True,
+        stdout=subprocess.DEVNULL)
+    subprocess.run([admin, '-c', config, '-d', args.database,
+            '-u', module, '--activate-dependencies'],
+        env=env, check=True, stdout=subprocess.DEVNULL)
