@@ -4,7 +4,7 @@ import io
 import re
 from collections import defaultdict
 
-from sql.operators import In
+from sql.operators import Any, In
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -238,9 +238,7 @@ class Receipt(ModelSQL, ModelView):
                 wanted[key].setdefault(value, row)
         for (column, product_id), values in wanted.items():
             field = fields_[column]
-            for sub_values in grouped_slice(
-                    list(values), backend.MAX_QUERY_PARAMS - 1):
-                where = In(field, list(sub_values))
+            for where in _within(field, list(values)):
                 if product_id:
                     where &= lot.product == product_id
                 cursor.execute(*lot.select(field, where=where))
@@ -275,21 +273,37 @@ class Receipt(ModelSQL, ModelView):
         lot_ids = writer.allocate(Lot, len(rows) * len(products))
         ids = {p: lot_ids[i * len(rows):(i + 1) * len(rows)]
             for i, (p, _) in enumerate(products)}
-        lots, moves, events = [], [], []
         move_ids = iter(writer.allocate(Move, len(rows) * len(products)))
+        # Values common to all rows are read once: a 100,000-row file
+        # would otherwise browse the receipt a million times
+        lot_common = self._lot_values(location)
+        event_common = self._event_values(location)
+        lots, moves, events = [], [], []
         for product, number in products:
             other = self.stb_product if product == self.card_product else (
                 self.card_product)
+            own = product.id == formats.chip_product_id
+            move_common = self._move_values(product, location)
             for row, lot_id in zip(rows, ids[product]):
                 paired = ids[other][row['index']] if other else None
                 move_id = next(move_ids)
-                lots.append(self._lot_values(
-                        row, lot_id, product, number(row), paired, formats,
-                        location))
-                moves.append(self._move_values(
-                        lot_id, move_id, product, location))
-                events.extend(self._event_values(
-                        lot_id, move_id, paired, location))
+                lots.append({**lot_common,
+                        'id': lot_id, 'number': number(row),
+                        'product': product.id,
+                        'chip_id': (row.get('chip_id') or None)
+                        if own else None,
+                        'mac_address': formats.mac(row) if own else None,
+                        'pairing_key': row.get('pairing_key') or None,
+                        'paired_device': paired,
+                        })
+                moves.append({**move_common, 'id': move_id, 'lot': lot_id})
+                events.append({**event_common, 'device': lot_id,
+                        'action': 'receive', 'move': move_id,
+                        'other_device': None})
+                if paired:
+                    events.append({**event_common, 'device': lot_id,
+                            'action': 'pair', 'move': None,
+                            'other_device': paired})
         for event, event_id in zip(
                 events, writer.allocate(Event, len(events))):
             event['id'] = event_id
@@ -298,27 +312,21 @@ class Receipt(ModelSQL, ModelView):
         writer.insert(Event, events)
         return len(lots)
 
-    def _lot_values(self, row, lot_id, product, number, paired, formats,
-            location):
-        own = product.id == formats.chip_product_id
-        mac = row.get('mac') if own else None
+    def _lot_values(self, location):
+        "Return the values of the lots received that do not vary by row"
         return {
-            'id': lot_id, 'number': number, 'product': product.id,
             'active': True, 'receipt_date': self.date,
             'location_date': self.date, 'device_state': 'in_stock',
             'current_location': location.id, 'holder': self.partner.id,
-            'chip_id': (row.get('chip_id') or None) if own else None,
-            'mac_address': normalize_mac(mac) if mac else None,
-            'pairing_key': row.get('pairing_key') or None,
-            'paired_device': paired,
             }
 
-    def _move_values(self, lot_id, move_id, product, location):
+    def _move_values(self, product, location):
+        "Return the values of product's receipt moves that do not vary"
         pool = Pool()
         ModelData = pool.get('ir.model.data')
         cost = product.cost_price or 0
         return {
-            'id': move_id, 'product': product.id, 'lot': lot_id,
+            'product': product.id,
             'quantity': 1.0, 'internal_quantity': 1.0,
             'unit': product.default_uom.id,
             'from_location': ModelData.get_id('stock', 'location_supplier'),
@@ -329,19 +337,14 @@ class Receipt(ModelSQL, ModelView):
             'unit_price_updated': False, 'origin': str(self),
             }
 
-    def _event_values(self, lot_id, move_id, paired, location):
-        common = {
-            'device': lot_id, 'date': self.date,
+    def _event_values(self, location):
+        "Return the values of the receipt's events that do not vary"
+        return {
+            'id': None, 'date': self.date,
             'before': None, 'after': dict(DEVICE_STATES)['in_stock'],
             'location': location.id, 'partner': self.partner.id,
             'connection': None, 'description': self.reference,
             }
-        events = [{**common, 'id': None, 'action': 'receive',
-                'move': move_id, 'other_device': None}]
-        if paired:
-            events.append({**common, 'id': None, 'action': 'pair',
-                    'move': None, 'other_device': paired})
-        return events
 
 
 class _Formats:
@@ -390,7 +393,7 @@ class _Formats:
         if not self.card_id and row.get('card_number'):
             yield _error(row, 'card_number', gettext(
                     'rsoft_inventory.msg_receipt_no_card_type'))
-        if row.get('mac') and not normalize_mac(row['mac']):
+        if row.get('mac') and not self.mac(row):
             yield _error(
                 row, 'mac', gettext('rsoft_inventory.msg_receipt_mac'))
 
@@ -403,9 +406,16 @@ class _Formats:
             keys[('card_number', self.card_id)] = self.card_number(row)
         if row.get('chip_id'):
             keys[('chip_id', self.chip_product_id)] = row['chip_id']
-        if row.get('mac') and normalize_mac(row['mac']):
-            keys[('mac', None)] = normalize_mac(row['mac'])
+        if self.mac(row):
+            keys[('mac', None)] = self.mac(row)
         return keys
+
+    def mac(self, row):
+        "Return the row's MAC normalised, None when absent or malformed"
+        if 'mac_normalized' not in row:
+            row['mac_normalized'] = (
+                normalize_mac(row['mac']) if row.get('mac') else None)
+        return row['mac_normalized']
 
 
 _LABELS = {
@@ -450,6 +460,16 @@ class Move(metaclass=PoolMeta):
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['rsoft.device.receipt']
+
+
+def _within(field, values):
+    "Yield the conditions that field is one of values, a query each"
+    # An array is one parameter: PostgreSQL takes them all at once
+    if backend.name == 'postgresql':
+        yield field == Any(values)
+        return
+    for sub_values in grouped_slice(values, backend.MAX_QUERY_PARAMS - 1):
+        yield In(field, list(sub_values))
 
 
 def _column(header):
