@@ -229,7 +229,9 @@ class Line(Workflow, ModelSQL, ModelView):
         if to_write:
             cls.write(*to_write)
         Event.record(events)
-        cls.add_ncf([c for c in connections if c.kind in TV_KINDS], date)
+        # The NCF runs from the first day a channel does
+        cls.add_ncf([c for c in connections if c.kind in TV_KINDS],
+            date or min((line.start_date for line in lines), default=None))
         Connection.record_ncf_changes(ncf_before)
 
     def get_price_version(self):

@@ -1,0 +1,469 @@
+"Charges: what each subscription line costs for each period, explained"
+import datetime
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.modules.rsoft_catalogue.common import (
+    MONEY_DIGITS,
+    format_amount,
+    format_date,
+)
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+from .exceptions import RatingError
+from .schedule import Schedule, days
+
+KINDS = [
+    ('recurring', "Recurring"),
+    ('one_time', "One-time"),
+    ('credit', "Credit"),
+    ]
+# Offers charged once, on the day they start
+ONE_TIME_KINDS = {'installation', 'activation', 'stb_sale', 'ppv', 'vod'}
+SECTION_OF_KIND = {
+    'ncf': 'ncf',
+    'alacarte': 'alacarte',
+    'broadcaster_bouquet': 'bouquet',
+    'base_pack': 'bouquet',
+    'addon_pack': 'bouquet',
+    'ppv': 'service',
+    'vod': 'service',
+    'dvr': 'service',
+    'stb_rental': 'hardware',
+    'stb_lease': 'hardware',
+    'stb_sale': 'hardware',
+    'installation': 'one_time',
+    'activation': 'one_time',
+    }
+# The box stays at the customer's while the connection is suspended
+HARDWARE_KINDS = {'stb_rental', 'stb_lease'}
+_DAY = datetime.timedelta(days=1)
+
+
+class Charge(ModelSQL, ModelView):
+    "The amount one subscription line costs for one period"
+    __name__ = 'rsoft.billing.charge'
+    __string__ = "Charge"
+    _rec_name = 'description'
+
+    subscriber = fields.Many2One(
+        'rsoft.subscriber', "Subscriber Account", required=True,
+        readonly=True, ondelete='RESTRICT')
+    connection = fields.Many2One(
+        'rsoft.connection', "Connection", required=True, readonly=True,
+        ondelete='RESTRICT')
+    line = fields.Many2One(
+        'rsoft.subscription.line', "Subscription Line", required=True,
+        readonly=True, ondelete='RESTRICT')
+    product = fields.Many2One(
+        'product.product', "Offer", required=True, readonly=True,
+        ondelete='RESTRICT')
+    kind = fields.Selection(KINDS, "Kind", required=True, readonly=True)
+    period_start = fields.Date(
+        "Period Start", required=True, readonly=True,
+        help="The first day of the billing period the charge belongs to.")
+    period_end = fields.Date(
+        "Period End", required=True, readonly=True,
+        help="The last day of the billing period.")
+    date_from = fields.Date(
+        "From", required=True, readonly=True,
+        help="The first day charged or credited.")
+    date_to = fields.Date(
+        "To", required=True, readonly=True,
+        help="The last day charged or credited.")
+    charged_days = fields.Integer(
+        "Days", readonly=True,
+        help="The days charged or credited, suspended days excluded.")
+    period_days = fields.Integer(
+        "Period Days", readonly=True,
+        help="The days of the whole billing period.")
+    period_price = fields.Numeric(
+        "Period Price", digits=MONEY_DIGITS, readonly=True,
+        help="The price of the whole period.")
+    amount = fields.Numeric(
+        "Amount", digits=MONEY_DIGITS, required=True, readonly=True,
+        help="Negative for a credit.")
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True)
+    price_version = fields.Many2One(
+        'rsoft.offer.price', "Price Version", readonly=True,
+        ondelete='RESTRICT',
+        help="The dated price that produced the charge.")
+    ncf_rule = fields.Many2One(
+        'rsoft.ncf.rule', "NCF Rule", readonly=True, ondelete='RESTRICT',
+        help="The NCF rule that produced the charge.")
+    description = fields.Char(
+        "Explanation", required=True, readonly=True,
+        help="How the amount was computed.")
+    section = fields.Selection(
+        'get_sections', "Bill Section", readonly=True)
+    broadcaster = fields.Many2One(
+        'party.party', "Broadcaster", readonly=True, ondelete='RESTRICT')
+    invoice_line = fields.Many2One(
+        'account.invoice.line', "Invoice Line", readonly=True,
+        ondelete='RESTRICT')
+    bill_run = fields.Many2One(
+        'rsoft.billing.run', "Bill Run", readonly=True,
+        ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The database itself refuses to bill a line twice for a period
+        cls._sql_constraints += [
+            ('line_period_kind_unique',
+                Unique(t, t.line, t.period_start, t.kind),
+                'rsoft_billing.msg_charge_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.subscriber, Index.Equality()),
+                    where=t.invoice_line == Null),
+                Index(t, (t.line, Index.Equality()),
+                    (t.period_start, Index.Range())),
+                })
+        cls._order = [
+            ('period_start', 'DESC'), ('connection', 'ASC'), ('id', 'ASC')]
+        cls.__access__.add('subscriber')
+
+    @classmethod
+    def get_sections(cls):
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        return InvoiceLine.fields_get(
+            ['rsoft_section'])['rsoft_section']['selection']
+
+    @classmethod
+    def check_modification(cls, mode, charges, values=None, external=False):
+        super().check_modification(
+            mode, charges, values=values, external=external)
+        if mode == 'delete' or (mode == 'write' and external):
+            raise RatingError(gettext(
+                    'rsoft_billing.msg_charge_modify'))
+
+
+class Rater:
+    """Rates the subscription lines of accounts up to a date
+
+    A line is charged period by period from the day after the last day
+    already charged; what has been charged and must not be (an ending or
+    a suspension after the charge) is credited once its period is known.
+    What is charged is read from the charges themselves, so rating twice
+    charges nothing twice."""
+
+    def __init__(self, date):
+        pool = Pool()
+        Company = pool.get('company.company')
+        self.date = date
+        self.currency = Company(Transaction().context['company']).currency
+        self._ncf = {}
+
+    def rate(self, subscribers):
+        "Return the values of the charges due on subscribers"
+        pool = Pool()
+        Charge = pool.get('rsoft.billing.charge')
+        lines = [line for s in subscribers for c in s.connections
+            for line in c.lines if line.state in {'active', 'ended'}]
+        charged = self._charged(lines)
+        suspended = self._suspended({line.connection for line in lines})
+        vlist = []
+        for subscriber in subscribers:
+            horizon = self.horizon(subscriber)
+            for connection in subscriber.connections:
+                for line in connection.lines:
+                    if line.state not in {'active', 'ended'}:
+                        continue
+                    vlist.extend(self.rate_line(
+                            subscriber, line, horizon,
+                            charged.get(line.id, {}),
+                            suspended.get(connection.id, [])))
+        for values in vlist:
+            values.setdefault('currency', self.currency.id)
+        return Charge.create(vlist) if vlist else []
+
+    def horizon(self, subscriber):
+        """Return the last day to charge: the end of the current period
+        for prepaid, of the last ended period for postpaid"""
+        schedule = subscriber.schedule
+        start, end = schedule.period(self.date)
+        if subscriber.billing_mode == 'prepaid':
+            return end
+        return start - _DAY
+
+    def schedule(self, subscriber, line):
+        if subscriber.align_lines:
+            return subscriber.schedule
+        return Schedule(line.start_date, line.term)
+
+    def rate_line(self, subscriber, line, horizon, charged, suspended):
+        "Yield the values of line's charges up to horizon"
+        template = line.product.template
+        if template.rsoft_kind in ONE_TIME_KINDS:
+            if (line.start_date <= horizon
+                    and (line.start_date, 'one_time') not in charged):
+                yield self._one_time(subscriber, line)
+            return
+        if (template.rsoft_bill_suspended
+                or template.rsoft_kind in HARDWARE_KINDS):
+            suspended = []
+        schedule = self.schedule(subscriber, line)
+        last = max((c['date_to'] for (_, k), c in charged.items()
+                if k == 'recurring'), default=None)
+        start = max(line.start_date, last + _DAY) if last else line.start_date
+        end = min(line.end_date or horizon, horizon)
+        for window in schedule.windows(start, end):
+            values = self._recurring(
+                subscriber, line, schedule, window, suspended)
+            if values:
+                yield values
+        yield from self._credits(
+            subscriber, line, schedule, charged, suspended)
+
+    def _recurring(self, subscriber, line, schedule, window, suspended):
+        date_from, date_to, period_start, period_end = window
+        segments = _without(date_from, date_to, suspended)
+        if line.ncf:
+            amount, text, rule = self._ncf_amount(
+                line, schedule, segments, period_start, period_end)
+            price, version = None, None
+        else:
+            price, version = self.period_price(line, schedule.months)
+            charged_days = sum(days(s, e) for s, e in segments)
+            amount = self.prorate(
+                price, charged_days, days(period_start, period_end))
+            text, rule = None, None
+        return self._values(subscriber, line, 'recurring', window,
+            segments, amount, price, version, rule, text)
+
+    def _credits(self, subscriber, line, schedule, charged, suspended):
+        "Yield a credit for each period charged beyond what was used"
+        for (period_start, kind), charge in charged.items():
+            if kind != 'recurring' or (period_start, 'credit') in charged:
+                continue
+            period_end = charge['period_end']
+            ended = line.end_date and line.end_date < charge['date_to']
+            if not ended and period_end >= self.date:
+                # The period runs: its suspensions are not known yet
+                continue
+            used_to = min(charge['date_to'], line.end_date or period_end)
+            window = (charge['date_from'], used_to, period_start, period_end)
+            used = self._recurring(
+                subscriber, line, schedule, window, suspended)
+            credit = (used['amount'] if used else 0) - charge['amount']
+            if credit < 0:
+                unused_from = (
+                    used_to + _DAY if ended else charge['date_from'])
+                values = self._values(subscriber, line, 'credit',
+                    (unused_from, charge['date_to'], period_start,
+                        period_end),
+                    [], credit, charge['period_price'],
+                    charge['price_version'], charge['ncf_rule'],
+                    None)
+                values['description'] = gettext(
+                    'rsoft_billing.msg_credit_description',
+                    offer=line.product.rec_name,
+                    start=format_date(period_start),
+                    end=format_date(period_end),
+                    charged=format_amount(charge['amount']),
+                    used=format_amount(charge['amount'] + credit),
+                    amount=format_amount(credit))
+                yield values
+
+    def _one_time(self, subscriber, line):
+        price, version = self.period_price(line, 1)
+        window = (line.start_date, line.start_date,
+            line.start_date, line.start_date)
+        values = self._values(subscriber, line, 'one_time', window,
+            [], price, price, version, None, None)
+        values['description'] = gettext(
+            'rsoft_billing.msg_one_time_description',
+            offer=line.product.rec_name,
+            date=format_date(line.start_date),
+            amount=format_amount(price))
+        return values
+
+    def period_price(self, line, months):
+        """Return (price of a period of months, price version)
+
+        The term price applies when the period is the line's term,
+        otherwise the monthly price times the months."""
+        version = line.price_version
+        if not version:
+            raise RatingError(gettext(
+                    'rsoft_billing.msg_no_price_version',
+                    line=line.rec_name,
+                    connection=line.connection.rec_name))
+        if line.term == months:
+            price = version.get_term_amount(months)
+            if price is not None:
+                return price, version
+        return version.get_term_amount(1) * months, version
+
+    def prorate(self, price, used, total):
+        "Return price × used ÷ total, rounded half-up by the currency"
+        if used == total:
+            return price
+        return self.currency.round(
+            price * used / total, rounding=ROUND_HALF_UP)
+
+    def _ncf_amount(self, line, schedule, segments, period_start,
+            period_end):
+        """Return (amount, explanation, rule) of the NCF of segments
+
+        The NCF follows the channel count in force each day: segments
+        are cut again where another line of the connection starts or
+        ends."""
+        connection = line.connection
+        cuts = sorted({d for other in connection.lines
+                if other.state in {'active', 'ended'}
+                for d in (other.start_date,
+                    other.end_date + _DAY if other.end_date else None)
+                if d})
+        total = days(period_start, period_end)
+        amount, parts, rule = Decimal(0), [], None
+        for start, end in segments:
+            for seg_start, seg_end in _cut(start, end, cuts):
+                count, monthly, rule = self._ncf_at(connection, seg_start)
+                price = monthly * schedule.months
+                used = days(seg_start, seg_end)
+                amount += self.prorate(price, used, total)
+                parts.append(gettext(
+                        'rsoft_billing.msg_ncf_part',
+                        count=count, used=used, total=total,
+                        price=format_amount(price)))
+        return amount, ' + '.join(parts), rule
+
+    def _ncf_at(self, connection, date):
+        key = (connection.id, date)
+        if key not in self._ncf:
+            rule = connection.get_ncf_rule(date)
+            count, amount = connection.compute_ncf(date)
+            if amount is None:
+                raise RatingError(gettext(
+                        'rsoft_billing.msg_no_ncf_rule',
+                        connection=connection.rec_name,
+                        date=format_date(date)))
+            self._ncf[key] = (count, amount, rule)
+        return self._ncf[key]
+
+    def _values(self, subscriber, line, kind, window, segments, amount,
+            price, version, rule, text):
+        date_from, date_to, period_start, period_end = window
+        template = line.product.template
+        charged_days = sum(days(s, e) for s, e in segments)
+        total = days(period_start, period_end)
+        if kind == 'recurring':
+            if not charged_days:
+                return None
+            if text is None:
+                text = gettext(
+                    'rsoft_billing.msg_recurring_part',
+                    used=charged_days, total=total,
+                    price=format_amount(price))
+            description = gettext(
+                'rsoft_billing.msg_recurring_description',
+                offer=line.product.rec_name,
+                start=format_date(date_from), end=format_date(date_to),
+                computation=text, amount=format_amount(amount))
+        else:
+            description = ''
+        channel = template.channel
+        broadcaster = (template.bouquet.broadcaster if template.bouquet
+            else channel.broadcaster if channel else None)
+        return {
+            'subscriber': subscriber.id,
+            'connection': line.connection.id,
+            'line': line.id,
+            'product': line.product.id,
+            'kind': kind,
+            'period_start': period_start,
+            'period_end': period_end,
+            'date_from': date_from,
+            'date_to': date_to,
+            'charged_days': charged_days,
+            'period_days': total,
+            'period_price': price,
+            'amount': amount,
+            'price_version': _id(version),
+            'ncf_rule': _id(rule),
+            'description': description,
+            'section': SECTION_OF_KIND.get(template.rsoft_kind),
+            'broadcaster': _id(broadcaster),
+            }
+
+    @staticmethod
+    def _charged(lines):
+        "Return {line id: {(period start, kind): charge values}}"
+        pool = Pool()
+        Charge = pool.get('rsoft.billing.charge')
+        result = defaultdict(dict)
+        names = ['line', 'period_start', 'period_end', 'kind', 'date_from',
+            'date_to', 'amount', 'period_price', 'price_version',
+            'ncf_rule']
+        for charge in Charge.search_read(
+                [('line', 'in', [line.id for line in lines])],
+                fields_names=names):
+            key = (charge['period_start'], charge['kind'])
+            result[charge['line']][key] = charge
+        return result
+
+    @staticmethod
+    def _suspended(connections):
+        """Return {connection id: [(first, last day suspended)]}
+
+        Read from the state history of the connections."""
+        pool = Pool()
+        Event = pool.get('rsoft.subscriber.event')
+        result = defaultdict(list)
+        since = {}
+        events = Event.search([
+                ('connection', 'in', [c.id for c in connections]),
+                ('kind', '=', 'state'),
+                ], order=[('connection', 'ASC'), ('date', 'ASC'),
+                ('id', 'ASC')])
+        for event in events:
+            key = event.connection.id
+            if event.after == 'suspended':
+                since.setdefault(key, event.date)
+            elif key in since:
+                start = since.pop(key)
+                if event.date > start:
+                    result[key].append((start, event.date - _DAY))
+        for key, start in since.items():
+            result[key].append((start, datetime.date.max - _DAY))
+        return result
+
+
+def _without(start, end, holes):
+    "Return the (start, end) segments of start–end outside holes"
+    segments = [(start, end)]
+    for hole_start, hole_end in holes:
+        result = []
+        for s, e in segments:
+            if hole_end < s or hole_start > e:
+                result.append((s, e))
+                continue
+            if s < hole_start:
+                result.append((s, hole_start - _DAY))
+            if hole_end < e:
+                result.append((hole_end + _DAY, e))
+        segments = result
+    return segments
+
+
+def _cut(start, end, dates):
+    "Return start–end cut before each of dates that falls inside"
+    inside = [d for d in dates if start < d <= end]
+    bounds = [start] + inside + [end + _DAY]
+    return [(a, b - _DAY) for a, b in zip(bounds, bounds[1:])]
+
+
+def _id(record):
+    if record is None:
+        return None
+    return record if isinstance(record, int) else record.id

@@ -1,0 +1,37 @@
+from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+
+from .profile import BILLING_MODES
+from .schedule import CYCLES
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    __name__ = 'rsoft.billing.configuration'
+    __string__ = "Billing Configuration"
+
+    default_billing_mode = fields.Selection(
+        BILLING_MODES, "Default Billing Mode", required=True,
+        help="The billing mode of new accounts.")
+    default_billing_cycle = fields.Integer(
+        "Default Billing Cycle", required=True,
+        domain=[('default_billing_cycle', 'in', CYCLES)],
+        help="The months billed at a time for new accounts.")
+    payment_term = fields.Many2One(
+        'account.invoice.payment_term', "Payment Term",
+        help="The payment term of the invoices of postpaid accounts.")
+    batch_size = fields.Integer(
+        "Bill Run Batch", required=True,
+        domain=[('batch_size', '>', 0)],
+        help="The number of accounts a bill run task rates and invoices "
+        "at a time.")
+
+    @classmethod
+    def default_default_billing_mode(cls):
+        return 'prepaid'
+
+    @classmethod
+    def default_default_billing_cycle(cls):
+        return 1
+
+    @classmethod
+    def default_batch_size(cls):
+        return 200

@@ -1,0 +1,162 @@
+"Customer invoices of the accounts: Tryton's, itemised by section"
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+
+from .exceptions import InvoicingError
+
+SECTIONS = [
+    (None, ""),
+    ('ncf', "Network Capacity Fee"),
+    ('alacarte', "A-la-carte Channels"),
+    ('bouquet', "Bouquets and Packs"),
+    ('service', "Services"),
+    ('hardware', "Hardware"),
+    ('one_time', "One-time Charges"),
+    ]
+# The order of the sections on a bill
+SECTION_ORDER = [s for s, _ in SECTIONS if s]
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+    rsoft_subscriber = fields.Many2One(
+        'rsoft.subscriber', "Subscriber Account", readonly=True,
+        ondelete='RESTRICT',
+        help="The account the invoice bills.")
+    rsoft_customer_id = fields.Function(
+        fields.Char("Customer ID"), 'get_rsoft_customer_id')
+    rsoft_lco = fields.Many2One(
+        'rsoft.partner', "LCO", readonly=True, ondelete='RESTRICT',
+        help="The LCO of the account when it was billed.")
+    rsoft_period_start = fields.Date(
+        "Period Start", readonly=True,
+        help="The first day the invoice bills.")
+    rsoft_period_end = fields.Date(
+        "Period End", readonly=True,
+        help="The last day the invoice bills.")
+
+    def get_rsoft_customer_id(self, name):
+        if self.rsoft_subscriber:
+            return self.rsoft_subscriber.customer_id
+
+    @classmethod
+    def rsoft_invoice(cls, charges, date):
+        """Create and post one invoice per account for charges
+
+        Each charge is a line of its account's invoice: the bill shows
+        how every amount was reached."""
+        pool = Pool()
+        Line = pool.get('account.invoice.line')
+        Charge = pool.get('rsoft.billing.charge')
+        Journal = pool.get('account.journal')
+        by_subscriber = defaultdict(list)
+        for charge in charges:
+            by_subscriber[charge.subscriber].append(charge)
+        if not by_subscriber:
+            return []
+        subscribers = list(by_subscriber)
+        journal = Journal.find({'type': 'revenue'})
+        invoices = cls.create([{
+                    **cls._rsoft_invoice_values(s, by_subscriber[s], date),
+                    'journal': journal.id if journal else None,
+                    } for s in subscribers])
+        ordered, line_values = [], []
+        for invoice, subscriber in zip(invoices, subscribers):
+            for charge in sorted(by_subscriber[subscriber], key=_bill_order):
+                ordered.append(charge)
+                line_values.append(
+                    cls._rsoft_line_values(invoice, charge))
+        lines = Line.create(line_values)
+        to_write = []
+        for charge, line in zip(ordered, lines):
+            to_write.extend(([charge], {'invoice_line': line.id}))
+        Charge.write(*to_write)
+        cls.update_taxes(invoices)
+        cls.post(invoices)
+        return invoices
+
+    @classmethod
+    def _rsoft_invoice_values(cls, subscriber, charges, date):
+        pool = Pool()
+        Configuration = pool.get('rsoft.billing.configuration')
+        party = subscriber.party
+        account = party.account_receivable_used
+        if not account:
+            raise InvoicingError(gettext(
+                    'rsoft_billing.msg_no_receivable',
+                    party=party.rec_name, subscriber=subscriber.rec_name))
+        payment_term = (Configuration(1).payment_term
+            or party.customer_payment_term)
+        address = subscriber.billing_address or party.address_get(
+            type='invoice')
+        return {
+            'type': 'out',
+            'company': subscriber.company.id,
+            'currency': subscriber.company.currency.id,
+            'party': party.id,
+            'invoice_address': address.id,
+            'account': account.id,
+            'payment_term': payment_term.id if payment_term else None,
+            'invoice_date': date,
+            'description': subscriber.customer_id,
+            'rsoft_subscriber': subscriber.id,
+            'rsoft_lco': subscriber.lco.id if subscriber.lco else None,
+            'rsoft_period_start': min(c.date_from for c in charges),
+            'rsoft_period_end': max(c.date_to for c in charges),
+            }
+
+    @classmethod
+    def _rsoft_line_values(cls, invoice, charge):
+        product = charge.product
+        account = product.account_revenue_used
+        if not account:
+            raise InvoicingError(gettext(
+                    'rsoft_billing.msg_no_revenue_account',
+                    offer=product.rec_name))
+        return {
+            'invoice': invoice.id,
+            'type': 'line',
+            'product': product.id,
+            'account': account.id,
+            'quantity': 1,
+            'unit': product.default_uom.id,
+            'unit_price': charge.amount,
+            'description': charge.description,
+            'taxes': [('add', [t.id for t in product.customer_taxes_used])],
+            'rsoft_section': charge.section,
+            'rsoft_broadcaster': (
+                charge.broadcaster.id if charge.broadcaster else None),
+            'rsoft_connection': charge.connection.id,
+            }
+
+
+class InvoiceLine(metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
+    rsoft_section = fields.Selection(
+        SECTIONS, "Bill Section", readonly=True,
+        help="Where the line shows on the bill.")
+    rsoft_broadcaster = fields.Many2One(
+        'party.party', "Broadcaster", readonly=True, ondelete='RESTRICT',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The broadcaster of an a-la-carte channel or bouquet: "
+        "a-la-carte lines are grouped by broadcaster on the bill.")
+    rsoft_connection = fields.Many2One(
+        'rsoft.connection', "Connection", readonly=True,
+        ondelete='RESTRICT')
+
+
+def _bill_order(charge):
+    section = charge.section
+    return (
+        SECTION_ORDER.index(section) if section in SECTION_ORDER
+        else len(SECTION_ORDER),
+        charge.connection.id,
+        charge.broadcaster.rec_name if charge.broadcaster else '',
+        charge.period_start, charge.kind != 'credit', charge.id)
