@@ -1,7 +1,6 @@
 "Bill runs: rate and invoice every due account, in batches, once"
 import datetime
 import logging
-from contextlib import contextmanager
 
 from sql import Null
 
@@ -14,6 +13,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .common import savepoint
 from .exceptions import BillRunError
 from .schedule import CYCLES
 
@@ -229,7 +229,7 @@ class BillRun(Workflow, ModelSQL, ModelView):
         subscribers = [s for s in Subscriber.browse(subscriber_ids)
             if s.id in set(run.due_accounts_among(subscriber_ids))]
         try:
-            with _savepoint('rsoft_bill_batch'):
+            with savepoint('rsoft_bill_batch'):
                 invoices = Subscriber.bill(subscribers, run.date, run=run)
             failures = []
         except UserError:
@@ -247,7 +247,7 @@ class BillRun(Workflow, ModelSQL, ModelView):
         invoices, failures = [], []
         for subscriber in subscribers:
             try:
-                with _savepoint('rsoft_bill_account'):
+                with savepoint('rsoft_bill_account'):
                     invoices.extend(Subscriber.bill(
                             [Subscriber(subscriber.id)], run.date, run=run))
             except UserError as exception:
@@ -319,19 +319,3 @@ class BillRun(Workflow, ModelSQL, ModelView):
                 run.id, state, run.invoice_count, run.failed_count)
 
 
-
-@contextmanager
-def _savepoint(name):
-    "Undo what the block did when it raises, and only that"
-    transaction = Transaction()
-    cursor = transaction.connection.cursor()
-    cursor.execute(f'SAVEPOINT {name}')
-    try:
-        yield
-    except Exception:
-        cursor.execute(f'ROLLBACK TO SAVEPOINT {name}')
-        # What the cache read inside the savepoint is gone too
-        transaction.cache.clear()
-        raise
-    else:
-        cursor.execute(f'RELEASE SAVEPOINT {name}')

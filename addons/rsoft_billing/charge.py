@@ -118,7 +118,7 @@ class Charge(ModelSQL, ModelView):
         # The database itself refuses to bill a line twice for a period
         cls._sql_constraints += [
             ('line_period_kind_unique',
-                Unique(t, t.line, t.period_start, t.kind),
+                Unique(t, t.line, t.period_start, t.period_end, t.kind),
                 'rsoft_billing.msg_charge_unique'),
             ]
         cls._sql_indexes.update({
@@ -159,12 +159,15 @@ class Rater:
     def __init__(self, date):
         pool = Pool()
         Company = pool.get('company.company')
+        Configuration = pool.get('rsoft.billing.configuration')
         self.date = date
+        self.start = Configuration(1).billing_start
         self.currency = Company(Transaction().context['company']).currency
         self._ncf = {}
 
-    def rate(self, subscribers):
-        "Return the values of the charges due on subscribers"
+    def rate(self, subscribers, save=True):
+        """Create the charges due on subscribers and return them, or
+        return their values without creating them"""
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
         lines = [line for s in subscribers for c in s.connections
@@ -184,6 +187,8 @@ class Rater:
                             suspended.get(connection.id, [])))
         for values in vlist:
             values.setdefault('currency', self.currency.id)
+        if not save:
+            return vlist
         return Charge.create(vlist) if vlist else []
 
     def horizon(self, subscriber):
@@ -205,16 +210,20 @@ class Rater:
         template = line.product.template
         if template.rsoft_kind in ONE_TIME_KINDS:
             if (line.start_date <= horizon
-                    and (line.start_date, 'one_time') not in charged):
+                    and (not self.start or line.start_date >= self.start)
+                    and (line.start_date, line.start_date, 'one_time')
+                    not in charged):
                 yield self._one_time(subscriber, line)
             return
         if (template.rsoft_bill_suspended
                 or template.rsoft_kind in HARDWARE_KINDS):
             suspended = []
         schedule = self.schedule(subscriber, line)
-        last = max((c['date_to'] for (_, k), c in charged.items()
+        last = max((c['date_to'] for (_, _, k), c in charged.items()
                 if k == 'recurring'), default=None)
         start = max(line.start_date, last + _DAY) if last else line.start_date
+        if self.start:
+            start = max(start, self.start)
         end = min(line.end_date or horizon, horizon)
         for window in schedule.windows(start, end):
             values = self._recurring(
@@ -242,10 +251,10 @@ class Rater:
 
     def _credits(self, subscriber, line, schedule, charged, suspended):
         "Yield a credit for each period charged beyond what was used"
-        for (period_start, kind), charge in charged.items():
-            if kind != 'recurring' or (period_start, 'credit') in charged:
+        for (period_start, period_end, kind), charge in charged.items():
+            if kind != 'recurring' or (
+                    (period_start, period_end, 'credit') in charged):
                 continue
-            period_end = charge['period_end']
             ended = line.end_date and line.end_date < charge['date_to']
             if not ended and period_end >= self.date:
                 # The period runs: its suspensions are not known yet
@@ -398,7 +407,7 @@ class Rater:
 
     @staticmethod
     def _charged(lines):
-        "Return {line id: {(period start, kind): charge values}}"
+        "Return {line id: {(period start, end, kind): charge values}}"
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
         result = defaultdict(dict)
@@ -408,7 +417,8 @@ class Rater:
         for charge in Charge.search_read(
                 [('line', 'in', [line.id for line in lines])],
                 fields_names=names):
-            key = (charge['period_start'], charge['kind'])
+            key = (charge['period_start'], charge['period_end'],
+                charge['kind'])
             result[charge['line']][key] = charge
         return result
 

@@ -18,6 +18,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     payment_term = fields.Many2One(
         'account.invoice.payment_term', "Payment Term",
         help="The payment term of the invoices of postpaid accounts.")
+    billing_start = fields.Date(
+        "Billing Start",
+        help="No day before this date is rated: the periods before were "
+        "billed by the system RSoft SMS replaced.")
     batch_size = fields.Integer(
         "Bill Run Batch", required=True,
         domain=[('batch_size', '>', 0)],

@@ -160,3 +160,11 @@ def _bill_order(charge):
         charge.connection.id,
         charge.broadcaster.rec_name if charge.broadcaster else '',
         charge.period_start, charge.kind != 'credit', charge.id)
+
+
+class WalletEntry(metaclass=PoolMeta):
+    __name__ = 'rsoft.wallet.entry'
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() + ['account.invoice']

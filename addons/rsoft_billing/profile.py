@@ -1,13 +1,17 @@
 "The billing profile of an account: how and when it is billed"
 import datetime
 from collections import defaultdict
+from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import Index, fields
+from trytond.modules.rsoft_catalogue.common import MONEY_DIGITS
+from trytond.modules.rsoft_wallet.exceptions import InsufficientBalanceError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
-from .charge import Rater
+from .charge import ONE_TIME_KINDS, Rater
+from .common import savepoint
 from .exceptions import BillingProfileError
 from .schedule import CYCLES, Schedule
 
@@ -72,6 +76,19 @@ class Subscriber(metaclass=PoolMeta):
     bill_template = fields.Selection(
         [(None, "")] + BILL_TEMPLATES, "Bill Template",
         help="The layout of the bills; empty uses the LCO's.")
+    renewal_amount = fields.Function(fields.Numeric(
+            "Renewal Amount", digits=MONEY_DIGITS,
+            help="What the next period of the running lines costs, "
+            "taxes included."), 'get_renewal')
+    low_balance_date = fields.Function(fields.Date(
+            "Low Balance Date",
+            help="The last renewal the wallet pays for at the present "
+            "lines and prices: after it, less than a period is left."),
+        'get_renewal')
+    expiry_date = fields.Function(fields.Date(
+            "Expiry Date",
+            help="The last day the wallet pays for at the present lines "
+            "and prices."), 'get_renewal')
     bill_delivery = fields.Selection(
         DELIVERIES, "Bill Delivery", required=True)
 
@@ -136,26 +153,101 @@ class Subscriber(metaclass=PoolMeta):
     def bill(cls, subscribers, date=None, run=None):
         """Rate subscribers up to date and invoice what is not invoiced
 
-        Return the invoices. The accounts are locked first: two runs
-        over the same accounts wait for each other, and the second finds
-        everything charged."""
-        pool = Pool()
-        Charge = pool.get('rsoft.billing.charge')
-        Invoice = pool.get('account.invoice')
+        Return the invoices. Prepaid accounts pay from their wallet; what
+        the wallet cannot pay expires. The accounts are locked first: two
+        runs over the same accounts wait for each other, and the second
+        finds everything charged."""
         date = cls._date(date)
         subscribers = [s for s in subscribers if s.billing_anchor]
         if not subscribers:
             return []
         cls.lock(subscribers)
-        rater = Rater(date)
-        rater.rate(subscribers)
+        invoices = cls._bill([s for s in subscribers
+                if s.billing_mode == 'postpaid'], date, run)
+        for subscriber in subscribers:
+            if subscriber.billing_mode == 'prepaid':
+                invoices.extend(cls._bill_prepaid(subscriber, date, run))
+        cls._set_bill_dates(subscribers, date)
+        return invoices
+
+    @classmethod
+    def _bill(cls, subscribers, date, run):
+        pool = Pool()
+        Charge = pool.get('rsoft.billing.charge')
+        Invoice = pool.get('account.invoice')
+        if not subscribers:
+            return []
+        Rater(date).rate(subscribers)
         charges = Charge.search([
                 ('subscriber', 'in', [s.id for s in subscribers]),
                 ('invoice_line', '=', None),
                 ], order=[('id', 'ASC')])
         if run and charges:
             Charge.write(charges, {'bill_run': run.id})
-        invoices = Invoice.rsoft_invoice(charges, date)
+        return Invoice.rsoft_invoice(charges, date)
+
+    @classmethod
+    def _bill_prepaid(cls, subscriber, date, run):
+        """Bill a prepaid account and pay its invoices from the wallet
+
+        When the wallet cannot pay, nothing of it is kept: the lines newly
+        charged expire on the first day they were to be charged, and what
+        remains (credits, one-time charges) is billed."""
+        pool = Pool()
+        Wallet = pool.get('rsoft.wallet')
+        wallet, = Wallet.get_wallets([subscriber])
+        try:
+            with savepoint('rsoft_bill_prepaid'):
+                invoices = cls._bill([subscriber], date, run)
+                cls._settle(wallet, invoices, date)
+            return invoices
+        except InsufficientBalanceError:
+            subscriber = cls(subscriber.id)
+        cls.expire(subscriber, date)
+        invoices = cls._bill([subscriber], date, run)
+        cls._settle(wallet, [i for i in invoices if i.total_amount < 0], date)
+        return invoices
+
+    @classmethod
+    def _settle(cls, wallet, invoices, date):
+        "Pay invoices from wallet, and credit notes back into it"
+        pool = Pool()
+        Wallet = pool.get('rsoft.wallet')
+        MoveLine = pool.get('account.move.line')
+        Invoice = pool.get('account.invoice')
+        debits = [i for i in invoices if i.total_amount > 0]
+        credits = [i for i in invoices if i.total_amount < 0]
+        entries = Wallet.debit([
+                (wallet, i.total_amount, date, i.rec_name, i)
+                for i in debits])
+        entries += Wallet.refund([
+                (wallet, -i.total_amount, date, i.rec_name, i)
+                for i in credits])
+        for invoice, entry in zip(debits + credits, entries):
+            lines = [line for line in entry.move.lines
+                if line.account == invoice.account]
+            MoveLine.reconcile(list(invoice.lines_to_pay) + lines)
+        # Paid now, not when the queue gets to it
+        Invoice.process(debits + credits)
+
+    @classmethod
+    def expire(cls, subscriber, date):
+        """End the lines of a prepaid account its wallet cannot renew
+
+        Each ends the day before it was to be charged: its entitlement
+        lapses."""
+        pool = Pool()
+        Line = pool.get('rsoft.subscription.line')
+        by_date = defaultdict(list)
+        for values in Rater(date).rate([subscriber], save=False):
+            if values['kind'] == 'recurring':
+                by_date[values['date_from']].append(Line(values['line']))
+        for day, lines in sorted(by_date.items()):
+            Line.stop(lines, day)
+
+    @classmethod
+    def _set_bill_dates(cls, subscribers, date):
+        rater = Rater(date)
         dates = defaultdict(list)
         for subscriber in subscribers:
             horizon = rater.horizon(subscriber)
@@ -171,7 +263,53 @@ class Subscriber(metaclass=PoolMeta):
                         'next_bill_date': next_date,
                         }))
         cls.write(*to_write)
-        return invoices
+
+    @classmethod
+    def get_renewal(cls, subscribers, names):
+        """Return the cost of the next period of prepaid subscribers and
+        the dates their wallet runs low and out"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        result = {n: dict.fromkeys(map(int, subscribers)) for n in names}
+        rater = Rater(Date.today())
+        for subscriber in subscribers:
+            renewal = subscriber.next_bill_date
+            if subscriber.billing_mode != 'prepaid' or not renewal:
+                continue
+            amount = subscriber._renewal_amount(rater, renewal)
+            result.setdefault('renewal_amount', {})[subscriber.id] = amount
+            if not amount:
+                continue
+            paid = int(max(subscriber.wallet_balance or 0, 0) // amount)
+            schedule = subscriber.schedule
+            index = schedule.index(renewal)
+            result.setdefault('expiry_date', {})[subscriber.id] = (
+                schedule.boundary(index + paid) - datetime.timedelta(days=1))
+            result.setdefault('low_balance_date', {})[subscriber.id] = (
+                schedule.boundary(index + paid - 1) if paid else renewal)
+        return {n: result[n] for n in names}
+
+    def _renewal_amount(self, rater, date):
+        "Return the price with taxes of the period starting at date"
+        pool = Pool()
+        Tax = pool.get('account.tax')
+        months = self.billing_cycle
+        total = Decimal(0)
+        for connection in self.connections:
+            for line in connection.lines:
+                if (line.state != 'active' or not line.is_open(date)
+                        or line.product.template.rsoft_kind
+                        in ONE_TIME_KINDS):
+                    continue
+                if line.ncf:
+                    _, monthly, _ = rater._ncf_at(connection, date)
+                    price = monthly * months
+                else:
+                    price, _ = rater.period_price(line, months)
+                taxes = Tax.compute(
+                    line.product.customer_taxes_used, price, 1, date)
+                total += price + sum(t['amount'] for t in taxes)
+        return rater.currency.round(total)
 
     @classmethod
     def mark_due(cls, subscribers, date):

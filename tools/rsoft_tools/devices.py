@@ -30,22 +30,7 @@ class DeviceLoader:
         self._in_transaction(self._incidents)
 
     def _in_transaction(self, func, *args):
-        """Run func in a committed transaction and return its result
-
-        Like trytond's dispatcher, start again with the tables locked when
-        the stock moves ask for it."""
-        from trytond.transaction import Transaction, TransactionError
-        context = {'company': self.g.company_id, '_skip_warnings': True}
-        extras = {}
-        while True:
-            try:
-                with Transaction().start(self.g.database, 0,
-                        context=context, **extras) as transaction:
-                    result = func(*args)
-                    transaction.commit()
-                    return result
-            except TransactionError as exception:
-                exception.fix(extras)
+        return self.g.in_transaction(func, *args)
 
     def _activated(self):
         from trytond.pool import Pool

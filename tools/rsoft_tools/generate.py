@@ -76,11 +76,35 @@ class Generator:
             self.load_reference()
         self.load_subscribers(self.company_id)
         self.load_devices()
+        self.load_billing()
 
     def load_devices(self):
         "Give the subscribers their boxes when rsoft_inventory is activated"
         from .devices import DeviceLoader
         DeviceLoader(self).run()
+
+    def load_billing(self):
+        "Bill an LCO's accounts when rsoft_billing is activated"
+        from .billing import BillingLoader
+        BillingLoader(self).run()
+
+    def in_transaction(self, func, *args):
+        """Run func in a committed transaction and return its result
+
+        Like trytond's dispatcher, start again with the tables locked when
+        the stock moves or the wallets ask for it."""
+        from trytond.transaction import Transaction, TransactionError
+        context = {'company': self.company_id, '_skip_warnings': True}
+        extras = {}
+        while True:
+            try:
+                with Transaction().start(self.database, 0,
+                        context=context, **extras) as transaction:
+                    result = func(*args)
+                    transaction.commit()
+                    return result
+            except TransactionError as exception:
+                exception.fix(extras)
 
     def create_lco_users(self, password):
         "Give each LCO a back-office login confined to its subscribers"
@@ -150,6 +174,11 @@ class Generator:
         company.save()
         create_chart(company)
         fiscalyear = create_fiscalyear(company)
+        if 'invoice_sequences' in fiscalyear._fields:
+            from trytond.modules.account_invoice.tests.tools import (
+                set_fiscalyear_invoice_sequences,
+            )
+            fiscalyear = set_fiscalyear_invoice_sequences(fiscalyear)
         fiscalyear.save()
         fiscalyear.click('create_period')
         accounts = get_accounts(company)

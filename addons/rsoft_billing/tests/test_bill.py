@@ -10,8 +10,7 @@ from pypdf import PdfReader
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
-from trytond.modules.company.tests import create_company, set_company
-from trytond.modules.currency.tests import add_currency_rate
+from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_partner.tests.tools import create_chain
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
 from trytond.pool import Pool
@@ -21,6 +20,8 @@ from trytond.tests.test_tryton import (
     with_transaction,
 )
 from trytond.transaction import Transaction
+
+from .tools import create_operator_company
 
 D = datetime.date
 
@@ -51,14 +52,7 @@ class BillTestCase(unittest.TestCase):
         """Give a test an operator billing in rupees with GST 18% and a 1%
         cess on the amount with GST, and two LCOs: LCO-A prints classic
         bills, LCO-B compact ones"""
-        pool = Pool()
-        Currency = pool.get('currency.currency')
-        inr, = Currency.create([{
-                    'name': "Indian Rupee", 'code': 'INR', 'symbol': '₹',
-                    'digits': 2,
-                    }])
-        add_currency_rate(inr, 1)
-        company = create_company("Rsoft Digital Networks", currency=inr)
+        company = create_operator_company()
         with set_company(company):
             self.company = company
             self.setup_accounting(company)
@@ -223,7 +217,7 @@ class BillTestCase(unittest.TestCase):
         self.assertIn(f"Customer ID {asha.customer_id}", text)
         self.assertIn("Asha Patil\n12 MG Road\nPune", text)
         self.assertIn("LCO-A Cable", text)
-        self.assertIn("Rsoft Digital Networks", text)
+        self.assertIn("RSoft Cable Network", text)
         self.assertIn(f"Bill Number {february.number}", text)
         self.assertIn("Bill Date 02/01/2026", text)
         self.assertIn("Billing Period 02/01/2026 – 02/28/2026", text)

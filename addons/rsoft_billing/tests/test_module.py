@@ -275,9 +275,12 @@ class BillingTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
         Invoice = pool.get('account.invoice')
+        Wallet = pool.get('rsoft.wallet')
         with self.set_up(mode='prepaid') as (op, account):
             subscriber = account(D(2025, 1, 1))
             subscribe(subscriber.connections[0], op.gold, D(2025, 1, 1))
+            wallet, = Wallet.get_wallets([subscriber])
+            Wallet.top_up([(wallet, Decimal('600'), D(2025, 1, 1))])
 
             invoice, = self.bill(subscriber, D(2025, 1, 1))
             gold, = [line for line in invoice.lines
@@ -290,8 +293,16 @@ class BillingTestCase(CompanyTestMixin, ModuleTestCase):
             # 11 unused days of 31 (21 to 31 January)
             self.assertEqual(credits[op.gold], Decimal('-110.00'))
             self.assertEqual(credits[op.ncf], Decimal('-46.13'))
-            self.assertLess(invoice.total_amount, 0)
-            self.assertEqual(invoice.state, 'posted')
+            self.assertEqual(
+                [(t.tax.name, t.base, t.amount) for t in invoice.taxes], [
+                    ('GST 18%', Decimal('-156.13'), Decimal('-28.11')),
+                    ('Cess 1%', Decimal('-184.23'), Decimal('-1.84'))])
+            self.assertEqual(invoice.total_amount, Decimal('-186.08'))
+            self.assertEqual(invoice.state, 'paid')
+            # The credit note goes back into the wallet
+            self.assertEqual(
+                Wallet(wallet.id).balance,
+                Decimal('600') - Decimal('524.39') + Decimal('186.08'))
             self.assertEqual(Invoice.search([
                         ('rsoft_subscriber', '=', subscriber.id),
                         ], count=True), 2)
@@ -322,6 +333,131 @@ class BillingTestCase(CompanyTestMixin, ModuleTestCase):
                             'product': charge.product.id,
                             'currency': charge.currency.id}])
             self.assertIn("only once per billing period", cm.exception.message)
+
+
+    @with_transaction()
+    def test_prepaid_wallet_renewal_and_expiry(self):
+        "Prepaid renews from the wallet, adds mid-period, expires when dry"
+        pool = Pool()
+        Wallet = pool.get('rsoft.wallet')
+        Entry = pool.get('rsoft.wallet.entry')
+        Line = pool.get('rsoft.subscription.line')
+        with self.set_up(mode='prepaid') as (op, account):
+            subscriber = account(D(2025, 3, 1))
+            connection = subscriber.connections[0]
+            gold = subscribe(connection, op.gold, D(2025, 3, 1))
+            wallet, = Wallet.get_wallets([subscriber])
+            Wallet.top_up([(wallet, Decimal('1000'), D(2025, 3, 1))])
+
+            invoice, = self.bill(subscriber, D(2025, 3, 1))
+            # Gold 310 + NCF 130, GST 79.20, cess 5.19
+            self.assertEqual(invoice.total_amount, Decimal('524.39'))
+            self.assertEqual(invoice.state, 'paid')
+            self.assertEqual(Wallet(wallet.id).balance, Decimal('475.61'))
+
+            subscriber = subscriber.__class__(subscriber.id)
+            self.assertEqual(subscriber.next_bill_date, D(2025, 4, 1))
+            self.assertEqual(subscriber.renewal_amount, Decimal('524.39'))
+            # 475.61 pays nothing more than March: low now, out on 31/03
+            self.assertEqual(subscriber.low_balance_date, D(2025, 4, 1))
+            self.assertEqual(subscriber.expiry_date, D(2025, 3, 31))
+            Wallet.top_up([(wallet, Decimal('600'), D(2025, 3, 2))])
+            subscriber = subscriber.__class__(subscriber.id)
+            # 1,075.61 pays April and May
+            self.assertEqual(subscriber.low_balance_date, D(2025, 5, 1))
+            self.assertEqual(subscriber.expiry_date, D(2025, 5, 31))
+            entry, = [e for e in Wallet(wallet.id).entries
+                if e.kind == 'top_up' and e.amount == Decimal('600')]
+            Entry.reverse([entry])
+
+            sports = subscribe(connection, op.sports, D(2025, 3, 16))
+            invoice, = self.bill(subscriber, D(2025, 3, 16))
+            line, = invoice.lines
+            self.assertEqual(line.unit_price, Decimal('48.00'))
+            self.assertIn("16 of 31 days", line.description)
+            self.assertEqual(invoice.total_amount, Decimal('57.21'))
+            self.assertEqual(Wallet(wallet.id).balance, Decimal('418.40'))
+
+            # April costs 635.23: more than the wallet holds
+            self.assertEqual(self.bill(subscriber, D(2025, 4, 1)), [])
+            self.assertEqual(Wallet(wallet.id).balance, Decimal('418.40'))
+            lines = Line.browse([gold.id, sports.id])
+            self.assertEqual(
+                [(line.state, line.end_date) for line in lines],
+                [('ended', D(2025, 3, 31))] * 2)
+            ncf, = [line for line in connection.__class__(
+                    connection.id).lines if line.ncf]
+            self.assertEqual(ncf.end_date, D(2025, 3, 31))
+            self.assertFalse(
+                [c for c in self.charges(subscriber)
+                    if c.period_start == D(2025, 4, 1)])
+
+
+    @with_transaction()
+    def test_bill_day_and_cycle_changed_mid_life(self):
+        "A new bill day, then a quarterly cycle: every day billed once"
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
+        with self.set_up() as (op, account):
+            subscriber = account(D(2025, 1, 1))
+            subscribe(subscriber.connections[0], op.gold, D(2025, 1, 1))
+            self.bill(subscriber, D(2025, 2, 1))
+            Subscriber.write([subscriber], {'bill_day': 15})
+            self.bill(subscriber, D(2025, 2, 15))
+            Subscriber.write([subscriber], {'billing_cycle': 3})
+            self.bill(subscriber, D(2025, 4, 15))
+            self.bill(subscriber, D(2025, 7, 15))
+
+            self.assertEqual(
+                [(c.date_from, c.date_to, c.period_days, c.amount)
+                    for c in self.charges(subscriber, op.gold)], [
+                    (D(2025, 1, 1), D(2025, 1, 31), 31, Decimal('310.00')),
+                    # The rest of the period of the new bill day
+                    (D(2025, 2, 1), D(2025, 2, 14), 31, Decimal('140.00')),
+                    # 59 days of the quarter 15 January to 14 April
+                    (D(2025, 2, 15), D(2025, 4, 14), 90, Decimal('609.67')),
+                    (D(2025, 4, 15), D(2025, 7, 14), 91, Decimal('930.00')),
+                    ])
+            self.assertEqual(
+                Subscriber(subscriber.id).next_bill_date, D(2025, 10, 15))
+
+    @with_transaction()
+    def test_price_change_keeps_subscribed_version(self):
+        "A new price applies to new subscriptions; charges name their price"
+        pool = Pool()
+        OfferPrice = pool.get('rsoft.offer.price')
+        with self.set_up() as (op, account):
+            old = account(D(2025, 5, 1))
+            subscribe(old.connections[0], op.gold, D(2025, 5, 1))
+            first = op.gold.template.offer_prices[0]
+            version, = OfferPrice.create([{
+                        'template': op.gold.template.id,
+                        'start_date': D(2025, 6, 1),
+                        'price': Decimal('350'),
+                        'terms': [('create', [{'months': 1}])],
+                        }])
+            OfferPrice.publish([version])
+            new = account(D(2025, 6, 1))
+            subscribe(new.connections[0], op.gold, D(2025, 6, 1))
+            for subscriber in [old, new]:
+                self.bill(subscriber, D(2025, 7, 1))
+
+            self.assertEqual(
+                [(c.date_from, c.amount, c.price_version)
+                    for c in self.charges(old, op.gold)], [
+                    (D(2025, 5, 1), Decimal('310.00'), first),
+                    (D(2025, 6, 1), Decimal('310.00'), first),
+                    ])
+            june, = self.charges(new, op.gold)
+            self.assertEqual(
+                (june.amount, june.price_version),
+                (Decimal('350.00'), version))
+            self.assertIn("350.00", june.description)
+            # Rating May again charges nothing and keeps its explanation
+            self.bill(old, D(2025, 7, 1))
+            may, june = self.charges(old, op.gold)
+            self.assertIn("31 of 31 days × ₹310.00", may.description.replace(
+                    '\xa0', ''))
 
 
     def run_tasks(self, limit=None):

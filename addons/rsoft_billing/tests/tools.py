@@ -11,6 +11,7 @@ from trytond.modules.rsoft_subscriber.tests.tools import (
     create_operator,
     create_subscriber,
 )
+from trytond.modules.rsoft_wallet.tests.tools import configure_wallets
 from trytond.pool import Pool
 
 __all__ = ['create_operator_company', 'set_up_accounting', 'create_offer',
@@ -73,6 +74,7 @@ def set_up_accounting(company, years=(2024, 2025, 2026)):
                 'account_revenue': revenue.id,
                 'customer_taxes': [('add', [gst.id, cess.id])],
                 }])
+    configure_wallets(company)
     templates = Template.search([('rsoft_kind', '!=', None)])
     Template.write(templates, {'account_category': category.id})
     return gst, cess, category

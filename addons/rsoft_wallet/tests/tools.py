@@ -11,13 +11,20 @@ def setup_wallet_accounting(company, today=None):
     the wallet configuration; return that account and the cash account"""
     pool = Pool()
     FiscalYear = pool.get('account.fiscalyear')
-    Account = pool.get('account.account')
-    Journal = pool.get('account.journal')
-    Configuration = pool.get('rsoft.wallet.configuration')
     fiscalyear = get_fiscalyear(company, today=today or datetime.date.today())
     fiscalyear.save()
     FiscalYear.create_period([fiscalyear])
     create_chart(company)
+    return configure_wallets(company)
+
+
+def configure_wallets(company):
+    """Give company's chart a "Customer Wallets" liability account and
+    configure the wallets with it and the cash account; return both"""
+    pool = Pool()
+    Account = pool.get('account.account')
+    Journal = pool.get('account.journal')
+    Configuration = pool.get('rsoft.wallet.configuration')
     cash, = Account.search([
             ('code', '=', '1.1.1'),
             ('company', '=', company.id),

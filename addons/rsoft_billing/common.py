@@ -1,0 +1,21 @@
+"Helpers shared by the billing models"
+from contextlib import contextmanager
+
+from trytond.transaction import Transaction
+
+
+@contextmanager
+def savepoint(name):
+    "Undo what the block did when it raises, and only that"
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    cursor.execute(f'SAVEPOINT {name}')
+    try:
+        yield
+    except Exception:
+        cursor.execute(f'ROLLBACK TO SAVEPOINT {name}')
+        # What the cache read inside the savepoint is gone too
+        transaction.cache.clear()
+        raise
+    else:
+        cursor.execute(f'RELEASE SAVEPOINT {name}')

@@ -1,0 +1,205 @@
+"""Billing of the demo operator, when rsoft_billing is activated
+
+Every account gets a billing profile: three in four prepaid and billed on
+the 1st, the others postpaid, monthly or quarterly. Billing starts with the
+previous month (the earlier ones were billed by the system RSoft replaced).
+The prepaid accounts of the first LCO top up their wallet, and a bill run
+of the 1st of this month bills that LCO: its bills, charges and wallets are
+there to see, and the other LCOs wait for a bill run from the web client or
+`python -m rsoft_tools.billrun`."""
+import datetime
+from decimal import Decimal
+
+# (billing mode, cycle, share of the accounts in 12ths)
+PROFILES = [
+    ('prepaid', 1, 9),
+    ('postpaid', 1, 2),
+    ('postpaid', 3, 1),
+    ]
+
+
+class BillingLoader:
+
+    def __init__(self, generator, lco_runs=1, top_up=True):
+        self.g = generator
+        self.lco_runs = lco_runs
+        self.top_up = top_up
+
+    def run(self):
+        g = self.g
+        if not g.in_transaction(self._activated) or (
+                g.in_transaction(self._loaded)):
+            return
+        g.in_transaction(self._configure)
+        g.in_transaction(self._profiles)
+        lcos = g.in_transaction(self._lcos)[:self.lco_runs]
+        if self.top_up:
+            for lco in lcos:
+                g.in_transaction(self._top_up, lco)
+        for lco in lcos:
+            self.bill(lco)
+
+    def bill(self, lco=None, date=None):
+        "Bill the accounts of lco (all without) as a bill run does"
+        from trytond.pool import Pool
+        from trytond.worker import run_task
+        g = self.g
+        run_id, tasks = g.in_transaction(self._start_run, lco, date)
+        pool = Pool(g.database)
+        for task_id in tasks:
+            run_task(pool, task_id)
+        return run_id
+
+    def _activated(self):
+        from trytond.pool import Pool
+        Module = Pool().get('ir.module')
+        return bool(Module.search([
+                    ('name', '=', 'rsoft_billing'),
+                    ('state', '=', 'activated'),
+                    ]))
+
+    def _loaded(self):
+        from trytond.pool import Pool
+        Configuration = Pool().get('rsoft.billing.configuration')
+        return bool(Configuration(1).billing_start)
+
+    def _configure(self):
+        "Wallet accounts, billing start, bill layouts, fiscal years"
+        from trytond.modules.rsoft_wallet.tests.tools import (
+            configure_wallets,
+        )
+        from trytond.pool import Pool
+        pool = Pool()
+        Company = pool.get('company.company')
+        Configuration = pool.get('rsoft.billing.configuration')
+        Partner = pool.get('rsoft.partner')
+        Date = pool.get('ir.date')
+        company = Company(self.g.company_id)
+        configure_wallets(company)
+        today = Date.today()
+        start = (today.replace(day=1) - datetime.timedelta(days=1)).replace(
+            day=1)
+        self._fiscal_years(company, start)
+        Configuration.write([Configuration(1)], {'billing_start': start})
+        lcos = Partner.search([('role', '=', 'lco')], order=[('code', 'ASC')])
+        for layout, records in [('classic', lcos[0::2]),
+                ('compact', lcos[1::2])]:
+            Partner.write(records, {'bill_template': layout})
+
+    def _fiscal_years(self, company, start):
+        "Open the fiscal years from start, with their invoice sequences"
+        from trytond.pool import Pool
+        pool = Pool()
+        FiscalYear = pool.get('account.fiscalyear')
+        Sequence = pool.get('ir.sequence.strict')
+        SequenceType = pool.get('ir.sequence.type')
+        ModelData = pool.get('ir.model.data')
+        Date = pool.get('ir.date')
+        invoice_type = SequenceType(ModelData.get_id(
+                'account_invoice', 'sequence_type_account_invoice'))
+        move_type = SequenceType(ModelData.get_id(
+                'account', 'sequence_type_account_move'))
+        for year in range(start.year, Date.today().year + 1):
+            fiscalyears = FiscalYear.search([
+                    ('start_date', '<=', datetime.date(year, 6, 30)),
+                    ('end_date', '>=', datetime.date(year, 6, 30)),
+                    ])
+            if fiscalyears:
+                fiscalyear, = fiscalyears
+            else:
+                move, = Sequence.create([{
+                            'name': f"Moves {year}",
+                            'sequence_type': move_type.id,
+                            'company': company.id,
+                            }])
+                fiscalyear, = FiscalYear.create([{
+                            'name': str(year), 'company': company.id,
+                            'start_date': datetime.date(year, 1, 1),
+                            'end_date': datetime.date(year, 12, 31),
+                            'move_sequence': move.id,
+                            }])
+                FiscalYear.create_period([fiscalyear])
+            if not fiscalyear.invoice_sequences:
+                invoice, = Sequence.create([{
+                            'name': f"Invoices {year}",
+                            'sequence_type': invoice_type.id,
+                            'company': company.id,
+                            'prefix': f'INV/{year}/',
+                            }])
+                FiscalYear.write([fiscalyear], {
+                        'invoice_sequences': [('create', [{
+                                        'company': company.id,
+                                        'out_invoice_sequence': invoice.id,
+                                        'out_credit_note_sequence': (
+                                            invoice.id),
+                                        'in_invoice_sequence': invoice.id,
+                                        'in_credit_note_sequence': (
+                                            invoice.id),
+                                        }])],
+                        })
+
+    def _profiles(self):
+        """Give every account its billing profile
+
+        In SQL: the generator wrote the accounts in bulk, without the
+        defaults and the anchor an activation sets."""
+        from sql import Literal
+
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        Subscriber = Pool().get('rsoft.subscriber')
+        table = Subscriber.__table__()
+        cursor = Transaction().connection.cursor()
+        twelfth = 0
+        for mode, cycle, share in PROFILES:
+            cursor.execute(*table.update(
+                    [table.billing_mode, table.billing_cycle,
+                        table.bill_day_mode, table.bill_day,
+                        table.align_lines, table.bill_delivery,
+                        table.billing_anchor],
+                    [mode, cycle, 'fixed', 1, Literal(True),
+                        'email' if mode == 'prepaid' else 'print',
+                        table.activation_date],
+                    where=((table.id % 12) >= twelfth)
+                    & ((table.id % 12) < twelfth + share)))
+            twelfth += share
+
+    def _lcos(self):
+        from trytond.pool import Pool
+        Partner = Pool().get('rsoft.partner')
+        return [p.id for p in Partner.search(
+                [('role', '=', 'lco')], order=[('code', 'ASC')])]
+
+    def _top_up(self, lco_id):
+        "The prepaid accounts of lco pay in two months, some less"
+        from trytond.pool import Pool
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
+        Wallet = pool.get('rsoft.wallet')
+        Configuration = pool.get('rsoft.billing.configuration')
+        start = Configuration(1).billing_start
+        subscribers = Subscriber.search([
+                ('lco', '=', lco_id),
+                ('billing_mode', '=', 'prepaid'),
+                ('state', 'in', ['active', 'suspended']),
+                ], order=[('id', 'ASC')])
+        wallets = Wallet.get_wallets(subscribers)
+        amounts = [Decimal(self.g.rng.choice([300, 500, 800, 1000, 1500]))
+            for _ in subscribers]
+        Wallet.top_up([(w, a, start, "Cash at the LCO counter")
+                for w, a in zip(wallets, amounts)])
+
+    def _start_run(self, lco_id, date):
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        pool = Pool()
+        Run = pool.get('rsoft.billing.run')
+        Date = pool.get('ir.date')
+        values = {'date': date or Date.today().replace(day=1)}
+        if lco_id:
+            values.update(scope='lco', lco=lco_id)
+        run, = Run.create([values])
+        transaction = Transaction()
+        transaction.tasks.clear()
+        Run.start([run])
+        return run.id, list(transaction.tasks)
