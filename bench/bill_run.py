@@ -30,6 +30,8 @@ def main():
     parser.add_argument('--subscribers', type=int, default=10_000)
     parser.add_argument('--workers', type=int, default=2,
         help="trytond-worker processes sharing the run")
+    parser.add_argument('--batch', type=int, default=50,
+        help="accounts per task")
     parser.add_argument('--sample', type=int, default=100,
         help="invoices made again through the stock Tryton path")
     parser.add_argument('--uri',
@@ -53,16 +55,13 @@ def main():
 
     from proteus import config as pconfig
     pconfig.set_trytond(args.database, config_file=config)
-    from rsoft_tools.billing import BillingLoader
     from rsoft_tools.billrun import launch, show, summary
     from rsoft_tools.generate import Generator
     started = time.monotonic()
     generator = Generator(args.database, subscribers=args.subscribers,
-        seed=args.seed)
+        seed=args.seed, billed_lcos=0)
     generator.run()
-    loader = BillingLoader(generator, lco_runs=0, top_up=False)
-    loader.run()
-    generator.in_transaction(all_postpaid)
+    generator.in_transaction(all_postpaid, args.batch)
     print(f'{args.subscribers} subscribers generated in '
         f'{time.monotonic() - started:.1f} s')
 
@@ -70,14 +69,14 @@ def main():
     workers = [subprocess.Popen([
                 os.path.join(os.path.dirname(sys.executable),
                     'trytond-worker'),
-                '-c', config, '-d', args.database, '-n', 'billing'],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(args.workers)]
+                '-c', config, '-d', args.database, '--name', 'billing',
+                '-n', str(args.workers)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         started = time.monotonic()
         launch(args.database, run_id)
         while not show(args.database, run_id):
-            time.sleep(0.5)
+            time.sleep(2)
         elapsed = time.monotonic() - started
     finally:
         for worker in workers:
@@ -115,14 +114,17 @@ def check(what, ok):
         FAILURES.append(what)
 
 
-def all_postpaid():
+def all_postpaid(batch):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
-    Subscriber = Pool().get('rsoft.subscriber')
+    pool = Pool()
+    Subscriber = pool.get('rsoft.subscriber')
+    Configuration = pool.get('rsoft.billing.configuration')
     table = Subscriber.__table__()
     Transaction().connection.cursor().execute(*table.update(
             [table.billing_mode, table.billing_cycle],
             ['postpaid', 1]))
+    Configuration.write([Configuration(1)], {'batch_size': batch})
 
 
 def create_run():

@@ -44,7 +44,7 @@ class Invoice(metaclass=PoolMeta):
             return self.rsoft_subscriber.customer_id
 
     @classmethod
-    def rsoft_invoice(cls, charges, date):
+    def rsoft_invoice(cls, charges, date, post=True):
         """Create and post one invoice per account for charges
 
         Each charge is a line of its account's invoice: the bill shows
@@ -76,7 +76,8 @@ class Invoice(metaclass=PoolMeta):
             to_write.extend(([charge], {'invoice_line': line.id}))
         Charge.write(*to_write)
         cls.update_taxes(invoices)
-        cls.post(invoices)
+        if post:
+            cls.post(invoices)
         return invoices
 
     @classmethod

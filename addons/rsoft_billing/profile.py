@@ -171,7 +171,7 @@ class Subscriber(metaclass=PoolMeta):
         return invoices
 
     @classmethod
-    def _bill(cls, subscribers, date, run):
+    def _bill(cls, subscribers, date, run, post=True):
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
         Invoice = pool.get('account.invoice')
@@ -184,7 +184,7 @@ class Subscriber(metaclass=PoolMeta):
                 ], order=[('id', 'ASC')])
         if run and charges:
             Charge.write(charges, {'bill_run': run.id})
-        return Invoice.rsoft_invoice(charges, date)
+        return Invoice.rsoft_invoice(charges, date, post=post)
 
     @classmethod
     def _bill_prepaid(cls, subscriber, date, run):
@@ -195,13 +195,18 @@ class Subscriber(metaclass=PoolMeta):
         remains (credits, one-time charges) is billed."""
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
+        Invoice = pool.get('account.invoice')
         wallet, = Wallet.get_wallets([subscriber])
         try:
             with savepoint('rsoft_bill_prepaid'):
-                invoices = cls._bill([subscriber], date, run)
+                invoices = cls._bill([subscriber], date, run, post=False)
+                # Refused before posting: the expensive part
+                if sum(i.total_amount for i in invoices) > wallet.balance:
+                    raise _WalletShort
+                Invoice.post(invoices)
                 cls._settle(wallet, invoices, date)
             return invoices
-        except InsufficientBalanceError:
+        except (_WalletShort, InsufficientBalanceError):
             subscriber = cls(subscriber.id)
         cls.expire(subscriber, date)
         invoices = cls._bill([subscriber], date, run)
@@ -372,3 +377,7 @@ class Template(metaclass=PoolMeta):
     @classmethod
     def default_rsoft_bill_suspended(cls):
         return False
+
+
+class _WalletShort(Exception):
+    "The wallet cannot pay what is due: it is undone and the lines expire"

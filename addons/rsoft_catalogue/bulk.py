@@ -9,6 +9,7 @@ beforehand so that rows can refer to each other."""
 import datetime
 
 from trytond import backend
+from trytond.model import fields
 from trytond.transaction import Transaction
 
 
@@ -34,12 +35,17 @@ class BulkWriter:
         return list(range(start + 1, start + 1 + count))
 
     def insert(self, Model, rows):
-        "Insert rows (dicts with the same keys, id included) into Model"
+        """Insert rows (dicts with the same keys, id included) into Model
+
+        The required fields the rows leave out take their default: the
+        modules extending Model add them without the caller knowing."""
         if not rows:
             return
-        columns = list(rows[0]) + ['create_uid', 'create_date']
-        values = [[row[c] for c in columns[:-2]] + [self.user, self.now]
-            for row in rows]
+        defaults = self._defaults(Model, rows[0])
+        columns = list(rows[0]) + list(defaults) + [
+            'create_uid', 'create_date']
+        tail = list(defaults.values()) + [self.user, self.now]
+        values = [[row[c] for c in rows[0]] + tail for row in rows]
         table = Model._table
         names = ', '.join(f'"{c}"' for c in columns)
         if self.postgresql:
@@ -48,6 +54,15 @@ class BulkWriter:
             marks = ', '.join('?' for _ in columns)
             self.cursor.executemany(
                 f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+
+    @staticmethod
+    def _defaults(Model, row):
+        names = [name for name, field in Model._fields.items()
+            if field.required and name not in row
+            and field._type not in {'one2many', 'many2many'}
+            and not isinstance(field, fields.Function)]
+        defaults = Model.default_get(names, with_rec_name=False)
+        return {n: v for n, v in defaults.items() if v is not None}
 
     def _copy(self, table, names, values):
         connection = Transaction().connection

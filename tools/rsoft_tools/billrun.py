@@ -6,7 +6,7 @@
 The run is queued as tasks on the 'billing' queue. Without --wait, this
 process works the tasks itself, one after another; with --wait, it only
 shows the progress while trytond-worker daemons (started with
-`trytond-worker -c trytond.conf -d DB -n billing`) share them. Killed and
+`trytond-worker -c trytond.conf -d DB --name billing`) share them. Killed and
 launched again with --resume, the run bills what it had not billed."""
 import argparse
 import datetime

@@ -61,8 +61,11 @@ def _print_progress(done, total):
 class Generator:
     "Write a realistic operator into a database whose modules are activated"
 
-    def __init__(self, database, subscribers=1000, seed=1, progress=None):
+    def __init__(self, database, subscribers=1000, seed=1, progress=None,
+            billed_lcos=1, billed_accounts=12):
         self.database = database
+        self.billed_lcos = billed_lcos
+        self.billed_accounts = billed_accounts
         self.subscriber_count = subscribers
         self.seed = seed
         self.progress = progress
@@ -86,7 +89,8 @@ class Generator:
     def load_billing(self):
         "Bill an LCO's accounts when rsoft_billing is activated"
         from .billing import BillingLoader
-        BillingLoader(self).run()
+        BillingLoader(self, lcos=self.billed_lcos,
+            accounts=self.billed_accounts).run()
 
     def in_transaction(self, func, *args):
         """Run func in a committed transaction and return its result
