@@ -11,6 +11,7 @@ from trytond.modules.rsoft_catalogue.common import (
     MONEY_DIGITS,
     format_amount,
     format_date,
+    format_rate,
 )
 from trytond.pool import Pool
 from trytond.transaction import Transaction
@@ -97,6 +98,10 @@ class Charge(ModelSQL, ModelView):
     ncf_rule = fields.Many2One(
         'rsoft.ncf.rule', "NCF Rule", readonly=True, ondelete='RESTRICT',
         help="The NCF rule that produced the charge.")
+    campaign = fields.Many2One(
+        'rsoft.billing.campaign', "Campaign", readonly=True,
+        ondelete='RESTRICT',
+        help="The campaign whose discount the period price includes.")
     description = fields.Char(
         "Explanation", required=True, readonly=True,
         help="How the amount was computed.")
@@ -164,6 +169,7 @@ class Rater:
         self.start = Configuration(1).billing_start
         self.currency = Company(Transaction().context['company']).currency
         self._ncf = {}
+        self._campaigns = None
 
     def rate(self, subscribers, save=True):
         """Create the charges due on subscribers and return them, or
@@ -239,15 +245,36 @@ class Rater:
         if line.ncf:
             amount, text, rule = self._ncf_amount(
                 line, schedule, segments, period_start, period_end)
-            price, version = None, None
+            price, version, campaign = None, None, None
         else:
             price, version = self.period_price(line, schedule.months)
+            campaign = self.campaign(subscriber, line, period_start)
+            if campaign:
+                price = self.currency.round(
+                    price * (1 - campaign.discount), rounding=ROUND_HALF_UP)
             charged_days = sum(days(s, e) for s, e in segments)
             amount = self.prorate(
                 price, charged_days, days(period_start, period_end))
             text, rule = None, None
-        return self._values(subscriber, line, 'recurring', window,
+        values = self._values(subscriber, line, 'recurring', window,
             segments, amount, price, version, rule, text)
+        if values and campaign:
+            values['campaign'] = campaign.id
+            values['description'] += gettext(
+                'rsoft_billing.msg_campaign_part',
+                campaign=campaign.rec_name,
+                discount=format_rate(campaign.discount))
+        return values
+
+    def campaign(self, subscriber, line, date):
+        "Return the campaign with the largest discount on line at date"
+        pool = Pool()
+        Campaign = pool.get('rsoft.billing.campaign')
+        if self._campaigns is None:
+            self._campaigns = Campaign.search([])
+        return max((c for c in self._campaigns
+                if c.applies(line.product, subscriber.lco, date)),
+            key=lambda c: c.discount, default=None)
 
     def _credits(self, subscriber, line, schedule, charged, suspended):
         "Yield a credit for each period charged beyond what was used"

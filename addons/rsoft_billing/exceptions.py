@@ -16,3 +16,7 @@ class InvoicingError(UserError):
 
 class BillRunError(UserError):
     pass
+
+
+class CampaignError(ValidationError):
+    pass

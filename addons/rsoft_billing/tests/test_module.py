@@ -460,6 +460,48 @@ class BillingTestCase(CompanyTestMixin, ModuleTestCase):
                     '\xa0', ''))
 
 
+    @with_transaction()
+    def test_campaign_discount(self):
+        "A campaign takes its share off the periods it covers, and says so"
+        pool = Pool()
+        Campaign = pool.get('rsoft.billing.campaign')
+        with self.set_up() as (op, account):
+            subscriber = account(D(2025, 5, 1))
+            subscribe(subscriber.connections[0], op.gold, D(2025, 5, 1))
+            other = new_account(op.lco_b, D(2025, 5, 1),
+                billing_mode='postpaid', bill_day_mode='fixed', bill_day=1)
+            subscribe(other.connections[0], op.gold, D(2025, 5, 1))
+            monsoon, = Campaign.create([{
+                        'name': "Monsoon Offer",
+                        'start_date': D(2025, 6, 1),
+                        'end_date': D(2025, 6, 30),
+                        'discount': Decimal('0.20'),
+                        'offers': [('add', [op.gold.id])],
+                        'lcos': [('add', [op.lco_a.id])],
+                        }])
+            for record in [subscriber, other]:
+                self.bill(record, D(2025, 8, 1))
+
+            self.assertEqual(
+                [(c.date_from, c.amount, c.campaign)
+                    for c in self.charges(subscriber, op.gold)], [
+                    (D(2025, 5, 1), Decimal('310.00'), None),
+                    (D(2025, 6, 1), Decimal('248.00'), monsoon),
+                    (D(2025, 7, 1), Decimal('310.00'), None),
+                    ])
+            june = self.charges(subscriber, op.gold)[1]
+            self.assertIn(
+                "(Monsoon Offer: 20.00% off)", june.description)
+            # Not an LCO of the campaign
+            self.assertEqual(
+                {c.amount for c in self.charges(other, op.gold)},
+                {Decimal('310.00')})
+
+            with self.assertRaises(UserError) as cm:
+                Campaign.write([monsoon], {'discount': Decimal('1.5')})
+            self.assertIn("at most 1", cm.exception.message)
+
+
     def run_tasks(self, limit=None):
         "Do what a worker does with the queued billing tasks, up to limit"
         pool = Pool()
