@@ -68,3 +68,25 @@ def test_device_list(sao, demo_server, screenshot):
     assert "Installed" in text
     assert any(box['number'] in text for box in boxes), (
         f"installed boxes not in the list: {boxes[:5]} vs {rows[:5]}")
+
+
+INVOICE_MENU = ('Pay-TV', 'Billing', 'Bills')
+
+
+def test_invoice_list(sao, demo_server, screenshot):
+    "The admin opens Pay-TV / Billing / Bills: the demo's posted bills"
+    invoices = demo_server.rpc('model.account.invoice.search_read', [
+            ('rsoft_subscriber', '!=', None),
+            ('state', 'in', ['posted', 'paid']),
+            ], 0, None, None, ['number'])
+    assert invoices, "the generator billed no account"
+
+    sao.login()
+    sao.open_menu(*INVOICE_MENU)
+    rows = sao.current_list()
+    screenshot('invoices')
+
+    assert sao.window_title() == f'{INVOICE_MENU[-1]} - RSoft SMS'
+    text = '\n'.join(rows)
+    assert any(invoice['number'] in text for invoice in invoices), (
+        f"bills not in the list: {invoices[:5]} vs {rows[:5]}")
