@@ -228,10 +228,10 @@ class Subscriber(metaclass=PoolMeta):
         entries += Wallet.refund([
                 (wallet, -i.total_amount, date, i.rec_name, i)
                 for i in credits])
-        for invoice, entry in zip(debits + credits, entries):
-            lines = [line for line in entry.move.lines
-                if line.account == invoice.account]
-            MoveLine.reconcile(list(invoice.lines_to_pay) + lines)
+        MoveLine.reconcile(*(
+                list(invoice.lines_to_pay) + [line for line in entry.move.lines
+                    if line.account == invoice.account]
+                for invoice, entry in zip(debits + credits, entries)))
         # Paid now, not when the queue gets to it
         Invoice.process(debits + credits)
 
