@@ -13,7 +13,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import savepoint
+from .common import forget, savepoint
 from .exceptions import BillRunError
 from .schedule import CYCLES
 
@@ -226,8 +226,8 @@ class BillRun(Workflow, ModelSQL, ModelView):
         run and does not stop the others."""
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
-        subscribers = [s for s in Subscriber.browse(subscriber_ids)
-            if s.id in set(run.due_accounts_among(subscriber_ids))]
+        subscribers = Subscriber.browse(
+            run.due_accounts_among(subscriber_ids))
         try:
             with savepoint('rsoft_bill_batch'):
                 invoices = Subscriber.bill(subscribers, run.date, run=run)
@@ -290,7 +290,7 @@ class BillRun(Workflow, ModelSQL, ModelView):
                     [table.errors],
                     ['\n'.join(filter(None, [errors] + failures))],
                     where=table.id == run.id))
-        cls._forget(run)
+        forget(cls, [run.id])
         # Read from the table: the counters moved under the ORM's cache
         cursor.execute(*table.select(
                 table.done_count + table.failed_count, table.account_count,
@@ -298,14 +298,6 @@ class BillRun(Workflow, ModelSQL, ModelView):
         counted, total = cursor.fetchone()
         if counted >= (total or 0):
             cls.finish([cls(run.id)])
-
-    @classmethod
-    def _forget(cls, run):
-        "Drop what the transaction cached of run, as a write does"
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.get(cls.__name__, {}).pop(run.id, None)
 
     @classmethod
     def finish(cls, runs):

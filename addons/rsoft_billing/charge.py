@@ -169,6 +169,8 @@ class Rater:
         self.start = Configuration(1).billing_start
         self.currency = Company(Transaction().context['company']).currency
         self._ncf = {}
+        self._ncf_rules = {}
+        self._ncf_figures_cache = {}
         self._campaigns = None
 
     def rate(self, subscribers, save=True):
@@ -377,8 +379,7 @@ class Rater:
     def _ncf_at(self, connection, date):
         key = (connection.id, date)
         if key not in self._ncf:
-            rule = connection.get_ncf_rule(date)
-            count, amount = connection.compute_ncf(date)
+            count, amount, rule = self._ncf_figures(connection, date)
             if amount is None:
                 raise RatingError(gettext(
                         'rsoft_billing.msg_no_ncf_rule',
@@ -386,6 +387,25 @@ class Rater:
                         date=format_date(date)))
             self._ncf[key] = (count, amount, rule)
         return self._ncf[key]
+
+    def _ncf_figures(self, connection, date):
+        """Return (count, NCF, rule) of connection at date, computed once
+        for the connections of the same offers, rule and TV rank
+
+        Thousands of accounts take the same few packs: counting their
+        channels again for each would be most of a bill run."""
+        subscriber = connection.subscriber
+        rule_key = (date, subscriber.region, subscriber.customer_class)
+        if rule_key not in self._ncf_rules:
+            self._ncf_rules[rule_key] = connection.get_ncf_rule(date)
+        rule = self._ncf_rules[rule_key]
+        key = (connection.kind, connection.tv_rank, rule, frozenset(
+                line.product.id for line in connection.lines
+                if line.is_active(date)))
+        if key not in self._ncf_figures_cache:
+            self._ncf_figures_cache[key] = (
+                *connection.compute_ncf(date), rule)
+        return self._ncf_figures_cache[key]
 
     def _values(self, subscriber, line, kind, window, segments, amount,
             price, version, rule, text):

@@ -19,3 +19,13 @@ def savepoint(name):
         raise
     else:
         cursor.execute(f'RELEASE SAVEPOINT {name}')
+
+
+def forget(Model, ids):
+    "Drop what the transaction cached of the records, as a write does"
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        records = cache.get(Model.__name__, {})
+        for id_ in ids:
+            records.pop(id_, None)

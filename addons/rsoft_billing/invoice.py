@@ -6,7 +6,9 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
+from .common import forget
 from .exceptions import InvoicingError
+from .posting import InvoiceBatch
 
 SECTIONS = [
     (None, ""),
@@ -44,41 +46,36 @@ class Invoice(metaclass=PoolMeta):
             return self.rsoft_subscriber.customer_id
 
     @classmethod
-    def rsoft_invoice(cls, charges, date, post=True):
-        """Create and post one invoice per account for charges
+    def rsoft_invoice(cls, charges, date, check=None):
+        """Post one invoice per account for charges and return them
 
         Each charge is a line of its account's invoice: the bill shows
-        how every amount was reached."""
+        how every amount was reached. check, when given, is called with
+        the invoices computed in memory (their total_amount is known)
+        before anything is written; it may raise to refuse them."""
         pool = Pool()
-        Line = pool.get('account.invoice.line')
         Charge = pool.get('rsoft.billing.charge')
         Journal = pool.get('account.journal')
+        journal = Journal.find({'type': 'revenue'})
         by_subscriber = defaultdict(list)
         for charge in charges:
             by_subscriber[charge.subscriber].append(charge)
-        if not by_subscriber:
-            return []
-        subscribers = list(by_subscriber)
-        journal = Journal.find({'type': 'revenue'})
-        invoices = cls.create([{
-                    **cls._rsoft_invoice_values(s, by_subscriber[s], date),
+        batches = {}
+        for subscriber, charges in by_subscriber.items():
+            charges = sorted(charges, key=_bill_order)
+            company = subscriber.company
+            if company not in batches:
+                batches[company] = InvoiceBatch(company, date)
+            batches[company].add({
+                    **cls._rsoft_invoice_values(subscriber, charges, date),
                     'journal': journal.id if journal else None,
-                    } for s in subscribers])
-        ordered, line_values = [], []
-        for invoice, subscriber in zip(invoices, subscribers):
-            for charge in sorted(by_subscriber[subscriber], key=_bill_order):
-                ordered.append(charge)
-                line_values.append(
-                    cls._rsoft_line_values(invoice, charge))
-        lines = Line.create(line_values)
-        to_write = []
-        for charge, line in zip(ordered, lines):
-            to_write.extend(([charge], {'invoice_line': line.id}))
-        Charge.write(*to_write)
-        cls.update_taxes(invoices)
-        if post:
-            cls.post(invoices)
-        return invoices
+                    }, [cls._rsoft_line_values(c) for c in charges], charges)
+        drafts = [d for b in batches.values() for d in b.drafts]
+        if check:
+            check(drafts)
+        ids = [i for b in batches.values() for i in b.write()]
+        forget(Charge, [c.id for d in drafts for c in d.charges])
+        return cls.browse(ids)
 
     @classmethod
     def _rsoft_invoice_values(cls, subscriber, charges, date):
@@ -99,6 +96,8 @@ class Invoice(metaclass=PoolMeta):
             'company': subscriber.company.id,
             'currency': subscriber.company.currency.id,
             'party': party.id,
+            'party_tax_identifier': (
+                party.tax_identifier.id if party.tax_identifier else None),
             'invoice_address': address.id,
             'account': account.id,
             'payment_term': payment_term.id if payment_term else None,
@@ -111,7 +110,8 @@ class Invoice(metaclass=PoolMeta):
             }
 
     @classmethod
-    def _rsoft_line_values(cls, invoice, charge):
+    def _rsoft_line_values(cls, charge):
+        "Return the values of charge's invoice line, and its taxes"
         product = charge.product
         account = product.account_revenue_used
         if not account:
@@ -119,20 +119,17 @@ class Invoice(metaclass=PoolMeta):
                     'rsoft_billing.msg_no_revenue_account',
                     offer=product.rec_name))
         return {
-            'invoice': invoice.id,
-            'type': 'line',
             'product': product.id,
             'account': account.id,
             'quantity': 1,
             'unit': product.default_uom.id,
             'unit_price': charge.amount,
             'description': charge.description,
-            'taxes': [('add', [t.id for t in product.customer_taxes_used])],
             'rsoft_section': charge.section,
             'rsoft_broadcaster': (
                 charge.broadcaster.id if charge.broadcaster else None),
             'rsoft_connection': charge.connection.id,
-            }
+            }, product.customer_taxes_used
 
 
 class InvoiceLine(metaclass=PoolMeta):

@@ -171,7 +171,7 @@ class Subscriber(metaclass=PoolMeta):
         return invoices
 
     @classmethod
-    def _bill(cls, subscribers, date, run, post=True):
+    def _bill(cls, subscribers, date, run, check=None):
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
         Invoice = pool.get('account.invoice')
@@ -184,7 +184,7 @@ class Subscriber(metaclass=PoolMeta):
                 ], order=[('id', 'ASC')])
         if run and charges:
             Charge.write(charges, {'bill_run': run.id})
-        return Invoice.rsoft_invoice(charges, date, post=post)
+        return Invoice.rsoft_invoice(charges, date, check=check)
 
     @classmethod
     def _bill_prepaid(cls, subscriber, date, run):
@@ -195,15 +195,16 @@ class Subscriber(metaclass=PoolMeta):
         remains (credits, one-time charges) is billed."""
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        Invoice = pool.get('account.invoice')
         wallet, = Wallet.get_wallets([subscriber])
+
+        def check(invoices):
+            # Refused before anything is written
+            if sum(i.total_amount for i in invoices) > wallet.balance:
+                raise _WalletShort
+
         try:
             with savepoint('rsoft_bill_prepaid'):
-                invoices = cls._bill([subscriber], date, run, post=False)
-                # Refused before posting: the expensive part
-                if sum(i.total_amount for i in invoices) > wallet.balance:
-                    raise _WalletShort
-                Invoice.post(invoices)
+                invoices = cls._bill([subscriber], date, run, check=check)
                 cls._settle(wallet, invoices, date)
             return invoices
         except (_WalletShort, InsufficientBalanceError):

@@ -21,6 +21,8 @@ class BulkWriter:
         self.postgresql = backend.name == 'postgresql'
         self.now = datetime.datetime.now()
         self.user = transaction.user
+        # SQLite has no sequences: the ids allocated and not yet inserted
+        self._allocated = {}
 
     def allocate(self, Model, count):
         "Return count new ids for Model"
@@ -32,6 +34,8 @@ class BulkWriter:
             return [i for i, in self.cursor]
         self.cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
         start, = self.cursor.fetchone()
+        start = max(start, self._allocated.get(table, 0))
+        self._allocated[table] = start + count
         return list(range(start + 1, start + 1 + count))
 
     def insert(self, Model, rows):
@@ -54,6 +58,26 @@ class BulkWriter:
             marks = ', '.join('?' for _ in columns)
             self.cursor.executemany(
                 f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+
+    def update(self, Model, column, pairs):
+        "Set column of Model to value for the (id, value) pairs"
+        if not pairs:
+            return
+        table = Model._table
+        if self.postgresql:
+            ids, values = zip(*pairs)
+            self.cursor.execute(
+                f'UPDATE "{table}" SET "{column}" = v.value, '
+                'write_uid = %s, write_date = %s '
+                'FROM (SELECT UNNEST(%s::INTEGER[]) AS id, '
+                'UNNEST(%s::INTEGER[]) AS value) AS v '
+                f'WHERE "{table}".id = v.id',
+                (self.user, self.now, list(ids), list(values)))
+        else:
+            self.cursor.executemany(
+                f'UPDATE "{table}" SET "{column}" = ?, write_uid = ?, '
+                'write_date = ? WHERE id = ?',
+                [(value, self.user, self.now, id_) for id_, value in pairs])
 
     @staticmethod
     def _defaults(Model, row):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import CompanyTestMixin, set_company
+from trytond.modules.rsoft_billing.common import savepoint
 from trytond.modules.rsoft_billing.schedule import Schedule, add_months
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.pool import Pool
@@ -19,6 +20,10 @@ from .tools import (
 )
 
 D = datetime.date
+
+
+class _Undo(Exception):
+    pass
 
 
 class ScheduleTestCase(unittest.TestCase):
@@ -192,6 +197,102 @@ class BillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(Invoice.search([
                         ('rsoft_subscriber', '=', subscriber.id),
                         ], count=True), 1)
+
+    @with_transaction()
+    def test_bulk_posting_as_tryton_posts(self):
+        "The invoices written in bulk are those Tryton posts, record by record"
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
+        Wallet = pool.get('rsoft.wallet')
+        Line = pool.get('rsoft.subscription.line')
+        with self.set_up() as (op, account):
+            # A credit note: a prepaid account ended mid-period
+            prepaid = account(D(2024, 3, 1), billing_mode='prepaid')
+            subscribe(prepaid.connections[0], op.gold, D(2024, 3, 1))
+            wallet, = Wallet.get_wallets([prepaid])
+            Wallet.top_up([(wallet, Decimal('1000'), D(2024, 3, 1))])
+            self.assertPostedAsTryton(self.bill(prepaid, D(2024, 3, 1)))
+            Subscriber.terminate([Subscriber(prepaid.id)], D(2024, 3, 11))
+            credit_note, = self.bill(prepaid, D(2024, 3, 11))
+            self.assertEqual(credit_note.sequence_type, 'credit_note')
+            self.assertPostedAsTryton([credit_note])
+
+            subscribers = []
+            for start in [D(2024, 3, 1), D(2024, 3, 7), D(2024, 3, 30)]:
+                subscriber = account(start)
+                connection = subscriber.connections[0]
+                subscribe(connection, op.gold, start)
+                subscribe(connection, op.rental, start)
+                subscribe(connection, op.install, start)
+                sports = subscribe(connection, op.sports, D(2024, 3, 16))
+                Line.stop([sports], D(2024, 4, 20))
+                subscribers.append(Subscriber(subscriber.id))
+            invoices = Subscriber.bill(subscribers, D(2024, 5, 1))
+            self.assertEqual(len(invoices), 3)
+            self.assertPostedAsTryton(invoices)
+
+    def assertPostedAsTryton(self, invoices):
+        "Compare invoices with a copy posted by Tryton, then undone"
+        self.maxDiff = None
+        for invoice in invoices:
+            try:
+                with savepoint('repost'):
+                    self.assertEqual(
+                        self.posted(invoice),
+                        self.posted(self.repost(invoice)))
+                    raise _Undo
+            except _Undo:
+                pass
+
+    def repost(self, invoice):
+        "Return a copy of invoice posted by Tryton"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        copy, = Invoice.copy([invoice], default={
+                'invoice_date': invoice.invoice_date,
+                'rsoft_subscriber': invoice.rsoft_subscriber.id,
+                })
+        Invoice.post([copy])
+        return Invoice(copy.id)
+
+    def posted(self, invoice):
+        """Return what makes a posted invoice, numbers and ids left out
+
+        Paid or not: the wallet pays prepaid invoices as they are posted."""
+        def origin(record):
+            if record.__name__ == 'account.invoice.line':
+                return (record.product.id, record.unit_price)
+            if record.__name__ == 'account.invoice.tax':
+                return record.tax.id
+        move = invoice.move
+        return {
+            'invoice': (invoice.state in {'posted', 'paid'}, invoice.type,
+                invoice.sequence,
+                invoice.sequence_type_cache, invoice.tax_identifier,
+                invoice.party_tax_identifier, invoice.journal.id,
+                invoice.account.id, bool(invoice.number)),
+            'amounts': (invoice.untaxed_amount, invoice.tax_amount,
+                invoice.total_amount, invoice.untaxed_amount_cache,
+                invoice.tax_amount_cache, invoice.total_amount_cache),
+            'lines': sorted(
+                (origin(line), line.account.id, line.amount,
+                    tuple(sorted(t.id for t in line.taxes)))
+                for line in invoice.lines),
+            'taxes': sorted(
+                (t.tax.id, t.account.id, t.base, t.amount, t.description,
+                    t.manual) for t in invoice.taxes),
+            'move': (move.state, move.journal.id, move.period.id, move.date,
+                move.post_date, bool(move.number)),
+            'move lines': sorted(
+                (line.account.id, line.debit, line.credit,
+                    line.party.id if line.party else None,
+                    line.maturity_date, line.description or '',
+                    origin(line.origin) if line.origin else None, line.state,
+                    tuple(sorted((t.type, t.tax.id, t.amount)
+                            for t in line.tax_lines)))
+                for line in move.lines),
+            'lines to pay': len(invoice.lines_to_pay),
+            }
 
     @with_transaction()
     def test_changes_in_one_period(self):
