@@ -130,10 +130,13 @@ class InvoiceBatch:
         drafts, self.drafts = self.drafts, []
         if not drafts:
             return []
+        pool = Pool()
+        Period = pool.get('account.period')
+        period = Period.find(self.company, date=self.date)
         writer = BulkWriter()
-        rows = _Rows(self, writer)
-        sequences = self._numbers(drafts)
-        move_numbers, period = self._move_numbers(len(drafts))
+        rows = _Rows(self, writer, drafts)
+        sequences = self._numbers(drafts, period)
+        move_numbers = self._move_numbers(len(drafts), period)
         for draft, invoice_id, move_id in zip(drafts,
                 writer.allocate(rows.Invoice, len(drafts)),
                 writer.allocate(rows.Move, len(drafts))):
@@ -145,7 +148,7 @@ class InvoiceBatch:
         rows.reconcile_zero()
         return [d.id for d in drafts]
 
-    def _numbers(self, drafts):
+    def _numbers(self, drafts, period):
         "Yield (sequence, number, sequence type) of drafts in order"
         by_type = defaultdict(list)
         for draft in drafts:
@@ -154,7 +157,6 @@ class InvoiceBatch:
             by_type['credit_note' if credit else 'invoice'].append(draft)
         sequences = {t: self._sequence(t, typed)
             for t, typed in by_type.items()}
-        period = self._period()
         _lock([s for s, _ in sequences.values()]
             + [period.move_sequence_used])
         numbers = {}
@@ -188,17 +190,11 @@ class InvoiceBatch:
                     after_invoice=later[0].rec_name))
         return sequence, date
 
-    def _period(self):
-        pool = Pool()
-        Period = pool.get('account.period')
-        return Period.find(self.company, date=self.date)
-
-    def _move_numbers(self, count):
-        period = self._period()
+    def _move_numbers(self, count, period):
         sequence = period.move_sequence_used
         with Transaction().set_context(
                 date=self.date, company=self.company.id):
-            return iter(sequence.get_many(count)), period
+            return iter(sequence.get_many(count))
 
 
 def _lock(sequences):
@@ -226,7 +222,7 @@ def _lock(sequences):
 class _Rows:
     "The rows of the posted invoices, table by table"
 
-    def __init__(self, batch, writer):
+    def __init__(self, batch, writer, drafts):
         pool = Pool()
         self.Invoice = pool.get('account.invoice')
         self.Line = pool.get('account.invoice.line')
@@ -240,6 +236,11 @@ class _Rows:
         self.employee = Transaction().context.get('employee')
         self._tax_identifiers = {}
         self.tables = defaultdict(list)
+        # One allocation per table: the counts are known
+        self._line_ids = iter(writer.allocate(
+                self.Line, sum(len(d.lines) for d in drafts)))
+        self._tax_ids = iter(writer.allocate(
+                self.InvoiceTax, sum(len(d.taxes) for d in drafts)))
 
     def invoice(self, draft, move_id, sequence, number, sequence_type):
         values = draft.values
@@ -261,8 +262,7 @@ class _Rows:
                 'tax_amount_cache': draft.tax_amount,
                 'total_amount_cache': draft.total_amount,
                 })
-        line_ids = self.writer.allocate(self.Line, len(draft.lines))
-        for line, line_id in zip(draft.lines, line_ids):
+        for line, line_id in zip(draft.lines, self._line_ids):
             line['id'] = line_id
             taxes, _ = line['computed']
             self.tables[self.Line].append({
@@ -273,8 +273,7 @@ class _Rows:
                     'currency': self.batch.currency.id})
             self.tables[self.LineTax].extend(
                 {'line': line_id, 'tax': t.id} for t in taxes)
-        tax_ids = self.writer.allocate(self.InvoiceTax, len(draft.taxes))
-        for tax, tax_id in zip(draft.taxes, tax_ids):
+        for tax, tax_id in zip(draft.taxes, self._tax_ids):
             tax['id'] = tax_id
             self.tables[self.InvoiceTax].append({
                     'id': tax_id, 'invoice': draft.id,
@@ -342,13 +341,11 @@ class _Rows:
     def _move_lines(self, move_id, lines, party):
         "Write lines: (account, credit, description, origin, date, taxes)"
         Account = Pool().get('account.account')
-        ids = self.writer.allocate(self.MoveLine, len(lines))
         balance = Decimal(0)
-        for line_id, (account, credit, description, origin, date,
-                taxes) in zip(ids, lines):
+        for (account, credit, description, origin, date, taxes) in lines:
             balance += credit
-            self.tables[self.MoveLine].append({
-                    'id': line_id, 'move': move_id, 'account': account,
+            row = {
+                    'id': None, 'move': move_id, 'account': account,
                     'debit': -credit if credit < 0 else Decimal(0),
                     'credit': credit if credit > 0 else Decimal(0),
                     'party': party if Account(account).party_required
@@ -357,9 +354,11 @@ class _Rows:
                     'maturity_date': date, 'state': 'valid',
                     'amount_second_currency': None, 'second_currency': None,
                     'reconciliation': None,
-                    })
+                    }
+            self.tables[self.MoveLine].append(row)
+            # The move line's id is given when the rows are inserted
             self.tables[self.TaxLine].extend({
-                    'id': None, 'move_line': line_id, 'type': type_,
+                    'id': None, 'move_line': row, 'type': type_,
                     'tax': tax.id, 'amount': amount,
                     } for type_, tax, amount in taxes)
         # By construction; a posted move must balance
@@ -367,14 +366,12 @@ class _Rows:
 
     def insert(self):
         writer = self.writer
-        tax_lines = self.tables[self.TaxLine]
-        for row, row_id in zip(tax_lines,
-                writer.allocate(self.TaxLine, len(tax_lines))):
-            row['id'] = row_id
-        line_taxes = self.tables[self.LineTax]
-        for row, row_id in zip(line_taxes,
-                writer.allocate(self.LineTax, len(line_taxes))):
-            row['id'] = row_id
+        for Model in [self.MoveLine, self.TaxLine, self.LineTax]:
+            rows = self.tables[Model]
+            for row, row_id in zip(rows, writer.allocate(Model, len(rows))):
+                row['id'] = row_id
+        for row in self.tables[self.TaxLine]:
+            row['move_line'] = row['move_line']['id']
         # In the order of the foreign keys
         for Model in [self.Move, self.Invoice, self.Line, self.LineTax,
                 self.InvoiceTax, self.MoveLine, self.TaxLine]:
