@@ -1,0 +1,1 @@
+"CAS drivers: one interface, one module per protocol"
