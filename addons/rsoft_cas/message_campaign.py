@@ -202,7 +202,10 @@ class Campaign(Workflow, ModelSQL, ModelView):
                     + ([self.device.paired_device.id]
                         if self.device.paired_device else [])))
             return CasDevice.search(domain)
-        domain.append(('connection.state', 'in', list(LIVE)))
+        domain += [
+            ('connection.state', 'in', list(LIVE)),
+            ('blacklisted', '=', False),
+            ]
         if self.target == 'lco':
             domain.append(('connection.subscriber.lco', '=', self.lco.id))
         elif self.target == 'region':

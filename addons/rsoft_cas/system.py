@@ -108,6 +108,7 @@ class System(DeactivableMixin, ModelSQL, ModelView):
             ]
         cls._buttons.update({
                 'check_health': {'icon': 'tryton-refresh'},
+                'send_now': {'icon': 'tryton-launch'},
                 'close_circuit': {
                     'invisible': Eval('circuit') == 'closed',
                     'depends': ['circuit'],
@@ -210,6 +211,12 @@ class System(DeactivableMixin, ModelSQL, ModelView):
                         break
             finally:
                 dispatcher.close()
+
+    @classmethod
+    @ModelView.button
+    def send_now(cls, systems):
+        "Send the waiting commands now, without waiting for the dispatcher"
+        cls.dispatch(systems)
 
     def key(self, address, sequence):
         return f'{self.code}:{address}:{sequence}'

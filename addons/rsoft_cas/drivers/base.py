@@ -82,7 +82,8 @@ class Command:
     group: for target 'group', e.g. 'lco:LCO-MUM-01', 'region:MH',
     'product:P101'.
     payload by action:
-      ENTITLE: {'products': [Product.as_dict(), ...]}
+      ENTITLE: {'products': [Product.as_dict(), ...], 'stb': chip ID of
+        the box the card works in, when paired}
       PAIR / UNPAIR: {'stb': chip ID, 'card': card number}
       BLACKLIST: {'reason': text}
       OSD: {'text': str, 'duration': seconds, 'repeat': int}

@@ -275,9 +275,11 @@ FIELDS = {
     'reason': (0x08, lambda v: _text(v, 0xffff)),
     }
 TAGS = {tag: name for name, (tag, _) in FIELDS.items()}
-# The fields of each action and their default (None: required)
+# The fields of each action and their default (None: required, ...:
+# left out when absent)
 ACTION_FIELDS = {
-    base.ENTITLE: {'products': []},
+    # stb: the box a card is entitled in (pairing-bound EMMs)
+    base.ENTITLE: {'products': [], 'stb': ...},
     base.PAIR: {'stb': None, 'card': None},
     base.UNPAIR: {'stb': None, 'card': None},
     base.BLACKLIST: {'reason': ''},
@@ -315,6 +317,8 @@ def _action_data(command):
             values = _products(command)
         else:
             value = command.payload.get(name)
+            if value is None and default is ...:
+                continue
             if value is None:
                 value = default
             if value is None:
