@@ -90,3 +90,26 @@ def test_invoice_list(sao, demo_server, screenshot):
     text = '\n'.join(rows)
     assert any(invoice['number'] in text for invoice in invoices), (
         f"bills not in the list: {invoices[:5]} vs {rows[:5]}")
+
+
+OUTBOX_MENU = ('Pay-TV', 'CAS', 'Outbox')
+
+
+def test_cas_outbox(sao, demo_server, screenshot):
+    """The admin opens Pay-TV / CAS / Outbox: the commands the installed
+    devices' state wrote, waiting for a head-end"""
+    commands = demo_server.rpc('model.rsoft.cas.command.search_read', [
+            ('action', '=', 'entitle'),
+            ], 0, 5, None, ['address'])
+    assert commands, "the generator commanded no device"
+
+    sao.login()
+    sao.open_menu(*OUTBOX_MENU)
+    rows = sao.current_list()
+    screenshot('cas_outbox')
+
+    assert sao.window_title() == f'{OUTBOX_MENU[-1]} - RSoft SMS'
+    text = '\n'.join(rows)
+    assert "Entitle" in text and "Queued" in text
+    assert any(c['address'] in text for c in commands), (
+        f"commands not in the list: {commands} vs {rows[:5]}")

@@ -80,6 +80,7 @@ class Generator:
         self.load_subscribers(self.company_id)
         self.load_devices()
         self.load_billing()
+        self.load_cas()
 
     def load_devices(self):
         "Give the subscribers their boxes when rsoft_inventory is activated"
@@ -91,6 +92,11 @@ class Generator:
         from .billing import BillingLoader
         BillingLoader(self, lcos=self.billed_lcos,
             accounts=self.billed_accounts).run()
+
+    def load_cas(self):
+        "Provision the devices in the head-end when rsoft_cas is activated"
+        from .cas import CasLoader
+        CasLoader(self).run()
 
     def in_transaction(self, func, *args):
         """Run func in a committed transaction and return its result

@@ -1,5 +1,7 @@
 import datetime
 import json
+import os
+import tempfile
 from contextlib import contextmanager
 from unittest.mock import patch
 
@@ -25,6 +27,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
+from .batch_vendor import FakeVendor
 from .cas_http_server import CasHttpServer
 from .tools import create_cas
 
@@ -506,6 +509,32 @@ class CasTestCase(CompanyTestMixin, ModuleTestCase):
                 CasDevice.expire()
             self.assertEqual(self.commands('700000000001')[-1].action,
                 'revoke')
+
+    @with_transaction()
+    def test_batch_file_results_come_later(self):
+        "A batch-file CAS answers by file: commands wait as sent till then"
+        pool = Pool()
+        System = pool.get('rsoft.cas.system')
+        with self.operator() as op, tempfile.TemporaryDirectory() as tmp:
+            folders = {n: os.path.join(tmp, n)
+                for n in ['outbox', 'inbox', 'archive']}
+            for folder in folders.values():
+                os.mkdir(folder)
+            System.write([op.system], {
+                    'driver': 'batch_file',
+                    'settings': '\n'.join(f'{k} = {v}'
+                        for k, v in folders.items()) + '\nprefix = NAGRA',
+                    'credentials': 'signing_key = k3y',
+                    })
+            vendor = FakeVendor(folders['outbox'], folders['inbox'], 'k3y',
+                prefix='NAGRA')
+            self.installed(op)
+            self.sync()
+            self.dispatch(op)
+            self.assertEqual({c.state for c in self.commands()}, {'sent'})
+            vendor.process()
+            self.dispatch(op)
+            self.assertEqual({c.state for c in self.commands()}, {'acked'})
 
 
 del ModuleTestCase
