@@ -53,6 +53,8 @@ PENDING = ('queued', 'sent', 'unknown')
 LOG_CONFLICT = 'rsoft_cas_log_position_unique'
 RETRIES = 10
 ENQUEUE_SLICE = 1000
+# The codes of the CAS systems the bench creates
+BENCH_CODE = '^(SIMULCRYPT|HTTP_JSON)-[0-9]+$'
 
 
 def main():
@@ -77,7 +79,8 @@ def main():
         help="run the dispatcher under cProfile and show where its time "
         "goes")
     parser.add_argument('--reuse', action='store_true',
-        help="use the database of an earlier run as it is")
+        help="use the database of an earlier run, without the CAS systems "
+        "(and their commands, devices and log) earlier runs created")
     parser.add_argument('--uri',
         default='postgresql://postgres@127.0.0.1:5432/')
     parser.add_argument('--database', default='rsoft_bench_cas')
@@ -107,15 +110,28 @@ def main():
             f'devices in {time.monotonic() - started:.1f} s', flush=True)
     else:
         generator.company_id = None
-        generator.company_id = generator.in_transaction(company)
+        generator.company_id, args.subscribers = generator.in_transaction(
+            company)
+        removed = generator.in_transaction(remove_bench_systems)
+        print(f'reusing the database: {args.subscribers} subscribers; '
+            f'{removed} CAS systems of earlier runs removed')
     machine = generator.in_transaction(describe_machine)
     print('machine: ' + ', '.join(f'{k} {v}' for k, v in machine.items()))
     print(f'clients: {args.clients} processes; batch size '
         f'{args.batch_size}, {args.parallel} driver(s) per dispatcher')
 
+    precision = generator.in_transaction(timestamp_precision)
+    if precision < 3:
+        print(f'WARNING: queued_at and done_at keep {precision} decimals '
+            f'of a second: the latencies are that coarse')
+    check('the commands keep sub-second timestamps', precision >= 3)
+
     bench = Bench(args, config, workdir, generator)
     results = {}
     for driver in drivers:
+        # Each driver starts from the same tables, without the dead rows
+        # of the phases before
+        vacuum(args.database)
         results[driver] = bench.run(driver)
     checked, bad, seconds = generator.in_transaction(verify_log)
     print(f'\nCAS log: {checked} entries verified in {seconds:.1f} s'
@@ -190,7 +206,7 @@ class Bench:
         with open(self.log, 'w') as log:
             process = subprocess.Popen(command, stdout=log, stderr=log,
                 start_new_session=True)
-        figures = {}
+        figures, before = {}, None
         try:
             deadline = time.monotonic() + 60
             while not self.in_transaction(listening, system_id):
@@ -204,7 +220,7 @@ class Bench:
             self.process = process
             yield figures
         finally:
-            if process.poll() is None:
+            if before and process.poll() is None:
                 figures['dispatcher_cpu'] = (
                     cpu_seconds(process.pid) - before[0])
                 figures['peer_cpu'] = cpu_seconds(peer.pid) - before[1]
@@ -268,10 +284,13 @@ class Bench:
         with self.dispatcher(driver, 'initial', system_id, peer) as figures:
             started = time.time()
             figures['count'] = self.in_transaction(command_all, system_id)
-            figures.update(self.wait(system_id, started,
+            committed = time.time()
+            figures.update(self.wait(system_id, committed,
                     max(120, figures['count'] / 100)))
-        print(f"initial state: {figures['count']} commands enqueued and "
-            f"acked in {figures['seconds']:.1f} s; "
+        figures['enqueue'] = committed - started
+        print(f"initial state: {figures['count']} commands computed and "
+            f"enqueued in {figures['enqueue']:.1f} s, acked "
+            f"{figures['seconds']:.1f} s after the commit; "
             + self.cpu_text(figures), flush=True)
         check(f'{driver}: the initial state drained', not figures['pending'])
         return figures
@@ -297,16 +316,18 @@ class Bench:
         for process in processes:
             process.start()
         with self.dispatcher(driver, 'steady', system_id, peer) as figures:
+            first = self.in_transaction(last_command)
             start.value = time.time() + 0.5
             barrier.wait(timeout=300)
             outcomes = [queue.get(timeout=args.duration + 600)
                 for _ in processes]
             for process in processes:
                 process.join()
+            last = self.in_transaction(last_command)
             end = start.value + args.duration
             figures.update(self.wait(system_id, end, 120))
         figures.update(self.in_transaction(
-                latencies, system_id, start.value, end))
+                latencies, system_id, first, last))
         done = sum(o.get('done', 0) for o in outcomes)
         errors = [e for o in outcomes for e in o['errors']]
         conflicts = sum(o.get('conflicts', 0) for o in outcomes)
@@ -344,9 +365,11 @@ class Bench:
     def burst(self, driver, system_id, peer):
         count = self.args.burst
         with self.dispatcher(driver, 'burst', system_id, peer) as figures:
+            first = self.in_transaction(last_command)
             started = time.time()
             enqueued = self.in_transaction(enqueue_burst, system_id, count)
             committed = time.time()
+            last = self.in_transaction(last_command)
             figures.update(self.wait(
                     system_id, committed, max(120, count / 100)))
         figures.update({
@@ -355,7 +378,7 @@ class Bench:
                 'rate': enqueued / figures['seconds'],
                 })
         figures.update(self.in_transaction(
-                burst_states, system_id, started))
+                command_states, system_id, first, last))
         print(f"burst: {enqueued} commands enqueued and committed in "
             f"{figures['enqueue']:.1f} s; {figures['acked']} acked in "
             f"{figures['seconds']:.1f} s after the commit: "
@@ -374,12 +397,20 @@ class Bench:
         twice = sum(1 for n in counts.values() if n > 1)
         missing = len(set(expected) - set(counts))
         unexpected = len(set(counts) - set(expected))
-        order = 0
-        last = {}
-        for _, device, sequence in received:
-            if device in last and sequence <= last[device]:
+        # Out of order: a command received after a later one of its
+        # device (repeats of a key are counted above, not here)
+        order, examples = 0, []
+        highest, seen = {}, set()
+        for key, device, sequence in received:
+            if key in seen:
+                continue
+            seen.add(key)
+            if sequence < highest.get(device, -1):
                 order += 1
-            last[device] = sequence
+                if len(examples) < 3:
+                    examples.append(f'{key} after sequence '
+                        f'{highest[device]}')
+            highest[device] = max(sequence, highest.get(device, -1))
         states = self.in_transaction(state_counts, system_id)
         figures = {
             'commands': sum(states.values()), 'states': states,
@@ -392,6 +423,8 @@ class Bench:
             f"{missing} acked but not received, {unexpected} unknown, "
             f"{order} out of sequence order"
             + ''.join(f', {k} {v}' for k, v in extra.items()))
+        if examples:
+            print(f"  out of order, e.g.: {'; '.join(examples)}")
         check(f'{driver}: every command acked',
             set(states) == {'acked'})
         check(f'{driver}: the peer received every acked command',
@@ -541,9 +574,13 @@ def change_connections(config_file, database, company_id, connections,
 # In the bench's transactions
 
 def company():
+    "Return the company and the number of subscribers"
     from trytond.pool import Pool
-    Company = Pool().get('company.company')
-    return Company.search([], limit=1)[0].id
+    pool = Pool()
+    Company = pool.get('company.company')
+    Subscriber = pool.get('rsoft.subscriber')
+    return (Company.search([], limit=1)[0].id,
+        Subscriber.search_count([('active', 'in', [True, False])]))
 
 
 def describe_machine():
@@ -568,6 +605,57 @@ def describe_machine():
         'CPUs': os.cpu_count(), 'model': model, 'RAM': memory,
         'Python': platform.python_version(), 'PostgreSQL': version,
         }
+
+
+def remove_bench_systems():
+    """Delete the CAS systems an earlier run of the bench created, with
+    their commands, devices, mappings and log chains; return how many"""
+    from trytond.transaction import Transaction
+    cursor = Transaction().connection.cursor()
+    cursor.execute("SELECT id FROM rsoft_cas_system WHERE code ~ %s",
+        (BENCH_CODE,))
+    ids = [i for i, in cursor]
+    if ids:
+        for table in ['rsoft_cas_log', 'rsoft_cas_command',
+                'rsoft_cas_device', 'rsoft_cas_mapping']:
+            cursor.execute(f'DELETE FROM "{table}" WHERE system = ANY(%s)',
+                (ids,))
+        cursor.execute('UPDATE product_template SET cas_system = NULL '
+            'WHERE cas_system = ANY(%s)', (ids,))
+        cursor.execute('DELETE FROM rsoft_cas_system WHERE id = ANY(%s)',
+            (ids,))
+    return len(ids)
+
+
+def timestamp_precision():
+    "The decimals of a second kept by rsoft_cas_command's times"
+    from trytond import backend
+    from trytond.transaction import Transaction
+    if backend.name != 'postgresql':
+        return 6
+    cursor = Transaction().connection.cursor()
+    cursor.execute("SELECT MIN(datetime_precision) "
+        "FROM information_schema.columns WHERE table_name = %s "
+        "AND column_name IN ('queued_at', 'done_at')",
+        ('rsoft_cas_command',))
+    precision, = cursor.fetchone()
+    return precision if precision is not None else 6
+
+
+def vacuum(database):
+    "VACUUM ANALYZE the tables of the CAS (PostgreSQL)"
+    from trytond import backend
+    if backend.name != 'postgresql':
+        return
+    db = backend.Database(database).connect()
+    connection = db.get_connection(autocommit=True)
+    try:
+        cursor = connection.cursor()
+        for table in ['rsoft_cas_command', 'rsoft_cas_log',
+                'rsoft_cas_device']:
+            cursor.execute(f'VACUUM ANALYZE "{table}"')
+    finally:
+        db.put_connection(connection)
 
 
 def create_system(driver, settings, credentials, batch_size, parallel):
@@ -711,9 +799,21 @@ def last_done(system_id):
     return cursor.fetchone()[0]
 
 
-def latencies(system_id, start, end):
-    """The latency figures of the subscribers' commands queued from start
-    to end (epoch seconds)"""
+def last_command():
+    "The id of the last command written"
+    from sql.aggregate import Max
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    table = Pool().get('rsoft.cas.command').__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.select(Max(table.id)))
+    return cursor.fetchone()[0] or 0
+
+
+def latencies(system_id, first, last):
+    """The latency figures of the commands of system_id with an id after
+    first up to last"""
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     table = Pool().get('rsoft.cas.command').__table__()
@@ -721,9 +821,7 @@ def latencies(system_id, start, end):
     cursor.execute(*table.select(
             table.state, table.queued_at, table.done_at,
             where=(table.system == system_id)
-            & (table.priority == 'express')
-            & (table.queued_at >= datetime.datetime.fromtimestamp(start))
-            & (table.queued_at < datetime.datetime.fromtimestamp(end))))
+            & (table.id > first) & (table.id <= last)))
     states = collections.Counter()
     values = []
     for state, queued, done in cursor:
@@ -740,16 +838,15 @@ def latencies(system_id, start, end):
         }
 
 
-def burst_states(system_id, started):
+def command_states(system_id, first, last):
+    "The states of the commands of system_id after first up to last"
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     table = Pool().get('rsoft.cas.command').__table__()
     cursor = Transaction().connection.cursor()
     cursor.execute(*table.select(table.state,
             where=(table.system == system_id)
-            & (table.priority == 'bulk') & (table.action == 'refresh')
-            & (table.queued_at >= datetime.datetime.fromtimestamp(
-                    started))))
+            & (table.id > first) & (table.id <= last)))
     states = collections.Counter(s for s, in cursor)
     return {'acked': states['acked'], 'states': dict(states)}
 

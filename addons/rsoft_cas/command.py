@@ -91,9 +91,9 @@ class Command(ModelSQL, ModelView):
     error = fields.Text("Error", readonly=True,
         help="What went wrong, in the CAS's words when it answered.")
     reply = fields.Text("Reply", readonly=True)
-    queued_at = fields.Timestamp("Queued", required=True, readonly=True)
-    sent_at = fields.Timestamp("Sent", readonly=True)
-    done_at = fields.Timestamp("Done", readonly=True)
+    queued_at = fields.DateTime("Queued", required=True, readonly=True)
+    sent_at = fields.DateTime("Sent", readonly=True)
+    done_at = fields.DateTime("Done", readonly=True)
 
     @classmethod
     def __setup__(cls):

@@ -56,7 +56,7 @@ class Log(ModelSQL, ModelView):
     position = fields.Integer(
         "Position", required=True, readonly=True,
         help="The rank of the entry in its system's chain.")
-    timestamp = fields.Timestamp("Time", required=True, readonly=True)
+    timestamp = fields.DateTime("Time", required=True, readonly=True)
     user = fields.Many2One(
         'res.user', "User", readonly=True, ondelete='RESTRICT')
     kind = fields.Selection(KINDS, "Kind", required=True, readonly=True)

@@ -243,6 +243,8 @@ def browser(chromium, tmp_path, request):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f'--user-data-dir={tmp_path / "chromium"}')
+    # The console tells why a page that stays "Processing" broke
+    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     service = Service(
         executable_path=driver_path,
         log_output=str(tmp_path / 'chromedriver.log'))
@@ -252,8 +254,18 @@ def browser(chromium, tmp_path, request):
         yield driver
         if getattr(request.node, 'rsoft_call_failed', False):
             _save_screenshot(driver, request.node.name, 'failure')
+            _save_console(driver, request.node.name)
     finally:
         driver.quit()
+
+
+def _save_console(driver, test):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f'{test}-console.log'
+    path.write_text('\n'.join(
+            f"{entry['level']} {entry['message']}"
+            for entry in driver.get_log('browser')))
+    return path
 
 
 def _save_screenshot(driver, test, name):
