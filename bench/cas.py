@@ -13,17 +13,22 @@ http_json against the test HTTP CAS; each peer in a process of its own):
   (as at go-live) and lets the dispatcher daemon drain it;
 - steady load: for --duration seconds, client processes suspend and
   resume connections through the ORM at --rate changes/s in all, each
-  change its own committed transaction; latency of each command is
-  done_at - queued_at (queued just before the commit, done when the CAS
-  acknowledged it);
+  change its own committed transaction (one that fails on the CAS log's
+  position, rsoft_cas_log_position_unique, is tried again and counted);
+  latency of each command is done_at - queued_at (queued just before the
+  commit, done when the CAS acknowledged it);
 - burst: enqueues --burst REFRESH commands spread over the devices in one
-  transaction, then times the dispatcher until all are acknowledged;
+  transaction (Command.enqueue in slices of ENQUEUE_SLICE rows), then
+  times the dispatcher until all are acknowledged;
 - checks: every command acknowledged, the peer received each once and,
   per device, in sequence order, and the CAS log's hash chain verifies.
 
 The dispatcher is `python -m trytond.modules.rsoft_cas.dispatch`, one
-process per phase (with --profile, under cProfile: where its time goes is
-printed). Prints the figures and the machine; exits 1 when a check fails.
+process per phase, ready before the phase starts (with --profile, under
+cProfile: where its time goes is printed). The CAS tables are vacuumed
+before each driver. --reuse skips the database's creation and generation
+and removes the CAS systems of earlier runs. Prints the figures and the
+machine; exits 1 when a check fails.
 """
 import argparse
 import collections
@@ -74,7 +79,8 @@ def main():
     parser.add_argument('--batch-size', type=int, default=100,
         help="the CAS system's batch size (commands per request)")
     parser.add_argument('--parallel', type=int, default=1,
-        help="drivers the dispatcher runs side by side per system")
+        help="drivers the dispatcher runs side by side per system "
+        "(http_json only: the MUX simulator takes one connection)")
     parser.add_argument('--profile', action='store_true',
         help="run the dispatcher under cProfile and show where its time "
         "goes")
@@ -168,11 +174,13 @@ class Bench:
         args = self.args
         print(f'\n== {driver} ==', flush=True)
         figures = {}
+        # The MUX simulator serves one connection at a time
+        parallel = 1 if driver == 'simulcrypt' else args.parallel
         peer = Peer(self.context, driver)
         try:
             system_id, devices = self.in_transaction(
                 create_system, driver, peer.settings, peer.credentials,
-                args.batch_size, args.parallel)
+                args.batch_size, parallel)
             print(f'CAS system {system_id}: {devices} devices, peer '
                 f'{peer.address}', flush=True)
 

@@ -86,14 +86,19 @@ class Dispatcher:
         size = system.batch_size * max(len(self._drivers(system)), 1)
         if system.circuit == 'half_open':
             size = 1
-        cursor.execute(*table.select(
-                table.id, table.address,
-                where=(table.system == system.id)
-                & (table.state == 'queued'),
-                order_by=[
-                    (table.priority == 'bulk').asc, table.id.asc],
-                limit=size * 4))
-        candidates = cursor.fetchall()
+        # Express first; each query walks the index of pending commands
+        candidates = []
+        for priority in ['express', 'bulk']:
+            cursor.execute(*table.select(
+                    table.id, table.address,
+                    where=(table.system == system.id)
+                    & (table.state == 'queued')
+                    & (table.priority == priority),
+                    order_by=[table.id.asc],
+                    limit=size * 4 - len(candidates)))
+            candidates.extend(cursor.fetchall())
+            if len(candidates) >= size * 4:
+                break
         if not candidates:
             return []
         addresses = sorted({a for _, a in candidates if a})
@@ -109,7 +114,25 @@ class Dispatcher:
                             & (table.next_attempt > now))),
                     group_by=[table.address]))
             blocked.update(a for a, in cursor)
-        ids = [i for i, a in candidates if not a or a not in blocked][:size]
+        # Whole devices, in sequence order: an express command never
+        # overtakes an older bulk one of its device
+        order = list(dict.fromkeys(
+                a for _, a in candidates if a and a not in blocked))
+        queued = {}
+        for sub in _slices(order):
+            cursor.execute(*table.select(
+                    table.id, table.address,
+                    where=(table.system == system.id)
+                    & (table.state == 'queued')
+                    & table.address.in_(sub),
+                    order_by=[table.sequence.asc, table.id.asc]))
+            for id_, address in cursor:
+                queued.setdefault(address, []).append(id_)
+        ids = [i for i, a in candidates if not a]
+        for address in order:
+            if len(ids) >= size:
+                break
+            ids.extend(queued.get(address, []))
         return Command.browse(ids)
 
     # Sending
@@ -421,7 +444,8 @@ class _Listener:
             pass
 
     def close(self):
-        self.database.put_connection(self.connection, close=True)
+        self.connection.close()
+        self.database.put_connection(self.connection)
 
 
 def main(argv=None):

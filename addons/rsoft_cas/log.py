@@ -56,7 +56,7 @@ class Log(ModelSQL, ModelView):
     position = fields.Integer(
         "Position", required=True, readonly=True,
         help="The rank of the entry in its system's chain.")
-    timestamp = fields.DateTime("Time", required=True, readonly=True)
+    timestamp = fields.Timestamp("Time", required=True, readonly=True)
     user = fields.Many2One(
         'res.user', "User", readonly=True, ondelete='RESTRICT')
     kind = fields.Selection(KINDS, "Kind", required=True, readonly=True)
@@ -136,18 +136,42 @@ class Log(ModelSQL, ModelView):
 
     @classmethod
     def _lock_head(cls, cursor, system):
-        "Lock the chain of system and return its last position and hash"
+        """Lock the chain of system and return its last position and hash
+
+        The lock is held until the transaction ends. PostgreSQL runs
+        Tryton's transactions at REPEATABLE READ: their snapshot may
+        predate entries committed by the previous holder of the lock, so
+        the head is read by a transaction of its own, started once the
+        lock is held; later appends of the same transaction follow what
+        it appended itself (and not rolled back to a savepoint)."""
+        head = cls._head(cursor, system)
         if backend.name == 'postgresql':
             cursor.execute(
                 'SELECT pg_advisory_xact_lock(%s, %s)',
                 (_LOCK_CLASS, system))
+            head = max(head, cls._committed_head(system))
+        return head
+
+    @classmethod
+    def _head(cls, cursor, system):
         table = cls.__table__()
         cursor.execute(*table.select(
                 table.position, table.hash,
                 where=table.system == system,
                 order_by=table.position.desc, limit=1))
         head = cursor.fetchone()
-        return head if head else (0, GENESIS)
+        return tuple(head) if head else (0, GENESIS)
+
+    @classmethod
+    def _committed_head(cls, system):
+        transaction = Transaction()
+        database = transaction.database
+        connection = database.get_connection(readonly=True)
+        try:
+            return cls._head(connection.cursor(), system)
+        finally:
+            connection.rollback()
+            database.put_connection(connection)
 
     @classmethod
     def verify(cls, system=None):
