@@ -293,6 +293,33 @@ class CasTestCase(CompanyTestMixin, ModuleTestCase):
                     '700000000001': [1, 2], '700000000002': [1, 2]})
 
     @with_transaction()
+    def test_express_never_overtakes_older_bulk(self):
+        """An express command waits for the older bulk ones of its device:
+        the CAS refuses a sequence older than one it applied"""
+        pool = Pool()
+        System = pool.get('rsoft.cas.system')
+        CasDevice = pool.get('rsoft.cas.device')
+        Connection = pool.get('rsoft.connection')
+        with self.operator() as op:
+            connection = self.installed(op)
+            self.sync()
+            self.dispatch(op)
+            System.write([op.system], {'batch_size': 1})
+            CasDevice.command([d.device for d in CasDevice.search([])],
+                priority='bulk', full=True)
+            Connection.do_suspend([Connection(connection.id)], 'piracy')
+            self.sync()
+            queued = self.commands(states=['queued'])
+            self.assertEqual([(c.action, c.priority) for c in queued], [
+                    ('pair', 'bulk'), ('entitle', 'bulk'),
+                    ('suspend', 'express')])
+            self.dispatch(op, passes=2)
+            self.assertEqual(len(op.cas.applied), 2 + len(queued))
+            sequences = [c['sequence'] for c in op.cas.applied]
+            self.assertEqual(sequences, sorted(sequences))
+            self.assertEqual({c.state for c in queued}, {'acked'})
+
+    @with_transaction()
     def test_timeout_is_unknown_then_resolved(self):
         """A reply that does not come in time leaves the command unknown;
         asking the CAS settles it, sent twice it has one effect"""
