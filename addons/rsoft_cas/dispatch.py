@@ -198,8 +198,9 @@ class Dispatcher:
         for command in commands:
             result = by_key.get(command.key) or base.Result(
                 command.key, base.UNKNOWN, 'no answer for the command')
-            states.setdefault((result.status, result.error), []).append(
-                command)
+            states.setdefault(
+                (result.status, result.error, command.attempts + 1),
+                []).append(command)
             log.append({
                     'system': system.id, 'kind': 'reply',
                     'command': command.id, 'address': command.address,
@@ -207,9 +208,8 @@ class Dispatcher:
                                 result.status, result.error,
                                 result.reply])),
                     })
-        for (status, error), group in states.items():
+        for (status, error, attempts), group in states.items():
             ids = [c.id for c in group]
-            attempts = group[0].attempts + 1
             if status == base.ACKED:
                 Command.set_state(ids, 'acked', done_at=now, sent_at=now,
                     attempts=attempts, error=None)
@@ -235,15 +235,19 @@ class Dispatcher:
             status = 'unknown'
         else:
             status = 'retry'
+            # One statement per number of attempts, not per command
+            by_attempts = {}
             for command in commands:
-                attempts = command.attempts + 1
+                by_attempts.setdefault(command.attempts + 1, []).append(
+                    command.id)
+            for attempts, ids in by_attempts.items():
                 if attempts >= system.max_attempts:
-                    Command.set_state([command.id], 'failed',
+                    Command.set_state(ids, 'failed',
                         attempts=attempts, error=text, done_at=now)
                     continue
                 delay = min(system.backoff * 2 ** (attempts - 1),
                     system.max_backoff)
-                Command.set_state([command.id], 'queued',
+                Command.set_state(ids, 'queued',
                     attempts=attempts, error=text,
                     next_attempt=now + datetime.timedelta(seconds=delay))
         for command in commands:
