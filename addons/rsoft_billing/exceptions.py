@@ -20,3 +20,11 @@ class BillRunError(UserError):
 
 class CampaignError(ValidationError):
     pass
+
+
+class PaymentError(UserError):
+    pass
+
+
+class PaymentReversalError(UserError):
+    pass

@@ -80,6 +80,7 @@ class Generator:
         self.load_subscribers(self.company_id)
         self.load_devices()
         self.load_billing()
+        self.load_payments()
         self.load_cas()
 
     def load_devices(self):
@@ -92,6 +93,11 @@ class Generator:
         from .billing import BillingLoader
         BillingLoader(self, lcos=self.billed_lcos,
             accounts=self.billed_accounts).run()
+
+    def load_payments(self):
+        "Collect payments in an LCO when rsoft_billing is activated"
+        from .payments import PaymentLoader
+        PaymentLoader(self).run()
 
     def load_cas(self):
         "Provision the devices in the head-end when rsoft_cas is activated"

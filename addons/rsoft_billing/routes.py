@@ -1,0 +1,55 @@
+"""Webhooks of the payment gateways
+
+URL space: /<database_name>/rsoft_billing/razorpay/<gateway>/webhook
+Stripe's webhooks go to account_payment_stripe's own route.
+"""
+from http import HTTPStatus
+
+from trytond.protocols.wrappers import (
+    Response,
+    abort,
+    with_pool,
+    with_transaction,
+)
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+# What Razorpay is answered for each outcome: anything but 2xx is
+# delivered again, so only what may succeed later is refused with 5xx
+STATUSES = {
+    'recorded': HTTPStatus.OK,
+    'duplicate': HTTPStatus.OK,
+    'ignored': HTTPStatus.OK,
+    'forged': HTTPStatus.BAD_REQUEST,
+    'invalid': HTTPStatus.BAD_REQUEST,
+    'unknown_order': HTTPStatus.NOT_FOUND,
+    'wrong_amount': HTTPStatus.UNPROCESSABLE_ENTITY,
+    }
+
+
+@app.route(
+    '/<database_name>/rsoft_billing/razorpay/<int:gateway>/webhook',
+    methods={'POST'})
+@with_pool
+@with_transaction(context={'_skip_warnings': True})
+def razorpay_webhook(request, pool, gateway):
+    # Routes are global to the process: every database served by this
+    # trytond sees them, so refuse where the module is not activated.
+    try:
+        Gateway = pool.get('rsoft.payment.gateway')
+    except KeyError:
+        abort(HTTPStatus.NOT_FOUND)
+    gateways = Gateway.search([('id', '=', gateway)])
+    if not gateways:
+        abort(HTTPStatus.NOT_FOUND)
+    gateway, = gateways
+    # The signature is of the raw body: it is read untouched
+    body = request.get_data(as_text=True)
+    with Transaction().set_context(company=gateway.company.id):
+        event = gateway.webhook(
+            body, request.headers.get('X-Razorpay-Signature'),
+            request.headers.get('X-Razorpay-Event-Id'))
+    # The event is logged even when refused: answer, do not abort
+    return Response(
+        event.outcome, status=STATUSES[event.outcome],
+        content_type='text/plain')

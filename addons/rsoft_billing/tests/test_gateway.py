@@ -1,0 +1,530 @@
+"""Online payments through Razorpay and Stripe, webhooks included
+
+The gateways are local servers speaking their APIs; their webhooks are
+posted through trytond's WSGI application, which runs each in a
+transaction of its own: the data a webhook must see is committed first,
+as in production, and the database is dropped with the test case."""
+import datetime
+import json
+from decimal import Decimal
+from urllib.parse import quote
+
+import stripe
+
+from trytond.exceptions import UserError
+from trytond.modules.company.tests import set_company
+from trytond.modules.rsoft_subscriber.tests.tools import subscribe
+from trytond.pool import Pool
+from trytond.protocols.wrappers import Response
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import DB_NAME, Client
+from trytond.transaction import Transaction, TransactionError
+from trytond.wsgi import app
+
+from .razorpay_server import RazorpayServer
+from .stripe_server import StripeServer
+from .tools import (
+    create_offer,
+    create_operator,
+    create_operator_company,
+    new_account,
+    set_up_accounting,
+)
+
+D = datetime.date
+KEY_ID, KEY_SECRET = 'rzp_test_RSoft0Cable01', 'rzp-key-secret'
+WEBHOOK_SECRET = 'rzp-webhook-secret'
+STRIPE_KEY, STRIPE_SECRET = 'sk_test_rsoft', 'whsec_rsoft'
+
+
+def run(func, *args):
+    """Return func(*args) run in a transaction of the admin that is
+    committed, with the admin's company in the context"""
+    pool = Pool(DB_NAME)
+    extras = {}
+    while True:
+        with Transaction().start(DB_NAME, 1, **extras) as transaction:
+            User = pool.get('res.user')
+            try:
+                with transaction.set_context(
+                        User.get_preferences(context_only=True)):
+                    return func(*args)
+            except TransactionError as error:
+                transaction.rollback()
+                error.fix(extras)
+
+
+# The generic module checks run once, in test_module.py
+class GatewayTestCase(test_tryton._DBTestCase):
+    "Test the online payment gateways"
+    module = 'rsoft_billing'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.razorpay = RazorpayServer(KEY_ID, KEY_SECRET).start()
+        cls.addClassCleanup(cls.razorpay.stop)
+        cls.stripe = StripeServer(STRIPE_KEY).start()
+        cls.addClassCleanup(cls.stripe.stop)
+        # The SDK's base for every call; account_payment_stripe has no
+        # setting for it
+        cls.addClassCleanup(setattr, stripe, 'api_base', stripe.api_base)
+        stripe.api_base = cls.stripe.url
+        cls.ids = run(cls._set_up_operator)
+
+    @classmethod
+    def _set_up_operator(cls):
+        pool = Pool()
+        Configuration = pool.get('rsoft.billing.configuration')
+        ModelData = pool.get('ir.model.data')
+        Collector = pool.get('rsoft.payment.collector')
+        Method = pool.get('rsoft.payment.method')
+        Account = pool.get('account.account')
+        Journal = pool.get('account.journal')
+        Gateway = pool.get('rsoft.payment.gateway')
+        StripeAccount = pool.get('account.payment.stripe.account')
+        PaymentJournal = pool.get('account.payment.journal')
+        company = create_operator_company()
+        with set_company(company):
+            op = create_operator(company, fta=False)
+            gold = create_offer(
+                "Gold Pack", 'base_pack', '300',
+                bouquet=op.base.template.bouquet)
+            today = datetime.date.today()
+            set_up_accounting(
+                company, years=sorted({2025, today.year, today.year + 1}))
+            collector, = Collector.create([{
+                        'name': "Online", 'kind': 'counter',
+                        'company': company.id,
+                        }])
+            configuration = Configuration(1)
+            configuration.online_collector = collector
+            configuration.payment_sequence = ModelData.get_id(
+                'rsoft_billing', 'sequence_payment')
+            configuration.save()
+            clearing, = Account.search([
+                    ('type.statement', '=', 'balance'),
+                    ('type.receivable', '=', False),
+                    ('type.payable', '=', False),
+                    ('reconcile', '=', False),
+                    ('closed', '!=', True),
+                    ('company', '=', company.id),
+                    ], limit=1)
+            journal, = Journal.search([('type', '=', 'cash')], limit=1)
+            razorpay_method, stripe_method = Method.create([{
+                        'name': name, 'kind': 'gateway',
+                        'company': company.id, 'journal': journal.id,
+                        'account': clearing.id,
+                        } for name in ["Razorpay", "Stripe"]])
+            gateway, = Gateway.create([{
+                        'name': "Razorpay", 'company': company.id,
+                        'key_id': KEY_ID, 'key_secret': KEY_SECRET,
+                        'webhook_secret': WEBHOOK_SECRET,
+                        'api_url': cls.razorpay.url,
+                        'method': razorpay_method.id,
+                        }])
+            stripe_account, = StripeAccount.create([{
+                        'name': "Stripe", 'secret_key': STRIPE_KEY,
+                        'publishable_key': 'pk_test_rsoft',
+                        }])
+            StripeAccount.new_identifier([stripe_account])
+            stripe_account.webhook_signing_secret = STRIPE_SECRET
+            stripe_account.save()
+            stripe_journal, = PaymentJournal.create([{
+                        'name': "Stripe", 'company': company.id,
+                        'currency': company.currency.id,
+                        'process_method': 'stripe',
+                        'stripe_account': stripe_account.id,
+                        'rsoft_method': stripe_method.id,
+                        }])
+            return {
+                'company': company.id, 'lco': op.lco_a.id, 'gold': gold.id,
+                'gateway': gateway.id, 'stripe_journal': stripe_journal.id,
+                'stripe_identifier': stripe_account.webhook_identifier,
+                }
+
+    def account(self, mode):
+        "Return the id of a new active account of mode with the Gold Pack"
+        def create():
+            pool = Pool()
+            Partner = pool.get('rsoft.partner')
+            Product = pool.get('product.product')
+            values = {
+                'billing_mode': mode, 'billing_cycle': 1,
+                'bill_day_mode': 'fixed', 'bill_day': 1,
+                }
+            subscriber = new_account(
+                Partner(self.ids['lco']), D(2025, 1, 1), **values)
+            subscribe(
+                subscriber.connections[0], Product(self.ids['gold']),
+                D(2025, 1, 1))
+            return subscriber.id
+        return run(create)
+
+    def create_order(self, subscriber, amount):
+        "Return the id and Razorpay id of a new order"
+        def create():
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            Order = pool.get('rsoft.payment.gateway.order')
+            Subscriber = pool.get('rsoft.subscriber')
+            order = Order.create_order(
+                Gateway(self.ids['gateway']), Subscriber(subscriber), amount)
+            return order.id, order.razorpay_order_id
+        return run(create)
+
+    def post_razorpay(self, body, headers, gateway=None):
+        gateway = gateway or self.ids['gateway']
+        return Client(app, Response).post(
+            f'/{DB_NAME}/rsoft_billing/razorpay/{gateway}/webhook',
+            data=body, headers=headers)
+
+    def post_stripe(self, body, headers):
+        return Client(app, Response).post(
+            f'/{DB_NAME}/account_payment_stripe/webhook/'
+            f'{self.ids["stripe_identifier"]}',
+            data=body, headers=headers)
+
+    def state(self, subscriber):
+        """Return the receipts of subscriber as (amount, external_id,
+        state, origin) and its wallet balance"""
+        def read():
+            pool = Pool()
+            Payment = pool.get('rsoft.payment')
+            Wallet = pool.get('rsoft.wallet')
+            Subscriber = pool.get('rsoft.subscriber')
+            payments = Payment.search(
+                [('subscriber', '=', subscriber)], order=[('id', 'ASC')])
+            wallet, = Wallet.get_wallets([Subscriber(subscriber)])
+            return [(p.amount, p.external_id, p.state, str(p.origin))
+                for p in payments], wallet.balance
+        return run(read)
+
+    def events(self, payment_id=None):
+        "Return the outcome of the logged webhooks, oldest first"
+        def read():
+            pool = Pool()
+            Event = pool.get('rsoft.payment.gateway.event')
+            domain = [('payment_id', '=', payment_id)] if payment_id else []
+            return [(e.event_type, e.signature_valid, e.outcome)
+                for e in Event.search(domain, order=[('id', 'ASC')])]
+        return run(read)
+
+    def test_razorpay_order_created(self):
+        "The order is created on Razorpay in paise, with our receipt"
+        subscriber = self.account('prepaid')
+        requests = len(self.razorpay.requests)
+        order_id, razorpay_id = self.create_order(subscriber, '354.50')
+
+        (method, path, authorization, data), = (
+            self.razorpay.requests[requests:])
+        self.assertEqual((method, path), ('POST', '/v1/orders'))
+        self.assertEqual(authorization, self.razorpay.authorization)
+        self.assertEqual(data['amount'], 35450)
+        self.assertEqual(data['currency'], 'INR')
+        remote = self.razorpay.orders[razorpay_id]
+        self.assertEqual(
+            (remote['amount'], remote['status']), (35450, 'created'))
+
+        def read():
+            pool = Pool()
+            Order = pool.get('rsoft.payment.gateway.order')
+            Subscriber = pool.get('rsoft.subscriber')
+            order = Order(order_id)
+            customer_id = Subscriber(subscriber).customer_id
+            self.assertEqual(order.amount, Decimal('354.50'))
+            self.assertEqual(order.state, 'created')
+            self.assertEqual(order.receipt, f'{customer_id}/{order.id}')
+            self.assertEqual(remote['receipt'], order.receipt)
+            self.assertEqual(remote['notes']['customer_id'], customer_id)
+        run(read)
+
+    def test_razorpay_order_refused(self):
+        "A key Razorpay refuses, or no amount, is told and saves no order"
+        subscriber = self.account('prepaid')
+
+        def create(amount):
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            Order = pool.get('rsoft.payment.gateway.order')
+            Subscriber = pool.get('rsoft.subscriber')
+            gateway = Gateway(self.ids['gateway'])
+            gateway.key_id = 'rzp_test_revoked'
+            Order.create_order(gateway, Subscriber(subscriber), amount)
+
+        def orders():
+            pool = Pool()
+            Order = pool.get('rsoft.payment.gateway.order')
+            return Order.search([('subscriber', '=', subscriber)], count=True)
+        for amount, message in [
+                ('100', "Authentication failed"), ('0', "must be positive")]:
+            with self.assertRaises(UserError) as cm:
+                run(create, amount)
+            self.assertIn(message, str(cm.exception))
+        self.assertEqual(run(orders), 0)
+
+    def test_razorpay_captured_credits_wallet_once(self):
+        "A captured payment is recorded once; the replay changes nothing"
+        subscriber = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        _, razorpay_id = self.create_order(subscriber, '354.00')
+        payment = self.razorpay.capture(razorpay_id)
+        body, headers = self.razorpay.webhook(
+            'payment.captured', payment, WEBHOOK_SECRET)
+
+        response = self.post_razorpay(body, headers)
+
+        self.assertEqual(response.status_code, 200)
+        receipts, after = self.state(subscriber)
+        (amount, external_id, state, origin), = receipts
+        self.assertEqual(amount, Decimal('354.00'))
+        self.assertEqual(external_id, payment['id'])
+        self.assertEqual(state, 'cleared')
+        self.assertTrue(origin.startswith('rsoft.payment.gateway.order,'))
+        self.assertEqual(after - balance, Decimal('354.00'))
+
+        response = self.post_razorpay(body, headers)
+
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.state(subscriber), (receipts, after))
+        self.assertEqual(self.events(payment['id']), [
+                ('payment.captured', True, 'recorded'),
+                ('payment.captured', True, 'duplicate'),
+                ])
+
+        def read():
+            pool = Pool()
+            Order = pool.get('rsoft.payment.gateway.order')
+            order, = Order.search([('razorpay_order_id', '=', razorpay_id)])
+            self.assertEqual(order.state, 'paid')
+            self.assertEqual(order.razorpay_payment_id, payment['id'])
+            self.assertEqual(order.payment.external_id, payment['id'])
+            self.assertTrue(order.paid_at)
+        run(read)
+
+    def test_razorpay_order_paid_after_captured(self):
+        "order.paid after payment.captured for the same payment: once"
+        subscriber = self.account('prepaid')
+        _, razorpay_id = self.create_order(subscriber, '200.00')
+        payment = self.razorpay.capture(razorpay_id)
+        for event in ['payment.captured', 'order.paid']:
+            body, headers = self.razorpay.webhook(
+                event, payment, WEBHOOK_SECRET,
+                order=self.razorpay.orders[razorpay_id])
+            self.assertEqual(
+                self.post_razorpay(body, headers).status_code, 200)
+        receipts, _ = self.state(subscriber)
+        self.assertEqual(len(receipts), 1)
+        self.assertEqual(self.events(payment['id']), [
+                ('payment.captured', True, 'recorded'),
+                ('order.paid', True, 'duplicate'),
+                ])
+
+    def test_razorpay_forged(self):
+        "A webhook not signed with the secret is refused and logged"
+        subscriber = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        _, razorpay_id = self.create_order(subscriber, '354.00')
+        payment = self.razorpay.capture(razorpay_id)
+        body, headers = self.razorpay.webhook(
+            'payment.captured', payment, 'not-the-secret')
+
+        response = self.post_razorpay(body, headers)
+
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(self.state(subscriber), ([], balance))
+        self.assertEqual(self.events(payment['id']), [
+                ('payment.captured', False, 'forged'),
+                ])
+
+        del headers['X-Razorpay-Signature']
+        self.assertEqual(self.post_razorpay(body, headers).status_code, 400)
+        self.assertEqual(self.state(subscriber), ([], balance))
+
+    def test_razorpay_wrong_amount(self):
+        "A payment of another amount or currency than the order's: refused"
+        subscriber = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        _, razorpay_id = self.create_order(subscriber, '354.00')
+        for amount, currency in [(100, 'INR'), (35400, 'USD')]:
+            payment = self.razorpay.capture(
+                razorpay_id, amount=amount, currency=currency)
+            body, headers = self.razorpay.webhook(
+                'payment.captured', payment, WEBHOOK_SECRET)
+            with self.assertLogs(
+                    'trytond.modules.rsoft_billing.gateway', 'WARNING'):
+                response = self.post_razorpay(body, headers)
+
+            self.assertEqual(response.status_code, 422)
+            self.assertEqual(self.state(subscriber), ([], balance))
+            self.assertEqual(self.events(payment['id']), [
+                    ('payment.captured', True, 'wrong_amount'),
+                    ])
+
+    def test_razorpay_unknown_order(self):
+        "A payment for an order we did not create, or of another gateway"
+        order, _ = self.razorpay.create_order(
+            {'amount': 50000, 'currency': 'INR', 'receipt': 'elsewhere'})
+        payment = self.razorpay.capture(order['id'])
+        body, headers = self.razorpay.webhook(
+            'payment.captured', payment, WEBHOOK_SECRET)
+
+        response = self.post_razorpay(body, headers)
+
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.events(payment['id']), [
+                ('payment.captured', True, 'unknown_order'),
+                ])
+        self.assertEqual(
+            self.post_razorpay(body, headers, gateway=0).status_code, 404)
+
+    def test_razorpay_other_event_ignored(self):
+        "Events other than a capture are acknowledged and change nothing"
+        subscriber = self.account('prepaid')
+        _, razorpay_id = self.create_order(subscriber, '354.00')
+        payment = dict(self.razorpay.capture(razorpay_id), status='failed')
+        body, headers = self.razorpay.webhook(
+            'payment.failed', payment, WEBHOOK_SECRET)
+
+        self.assertEqual(self.post_razorpay(body, headers).status_code, 200)
+        self.assertEqual(self.state(subscriber)[0], [])
+        self.assertEqual(self.events(payment['id']), [
+                ('payment.failed', True, 'ignored'),
+                ])
+
+    def test_razorpay_settles_postpaid_invoice(self):
+        "A postpaid account pays its invoice online: the invoice is paid"
+        subscriber = self.account('postpaid')
+
+        def bill():
+            pool = Pool()
+            Subscriber = pool.get('rsoft.subscriber')
+            invoice, = Subscriber.bill(
+                [Subscriber(subscriber)], D(2025, 2, 1))
+            return invoice.id, invoice.total_amount
+        invoice_id, total = run(bill)
+        _, razorpay_id = self.create_order(subscriber, total)
+        payment = self.razorpay.capture(razorpay_id)
+        body, headers = self.razorpay.webhook(
+            'payment.captured', payment, WEBHOOK_SECRET)
+
+        self.assertEqual(self.post_razorpay(body, headers).status_code, 200)
+
+        def read():
+            pool = Pool()
+            Invoice = pool.get('account.invoice')
+            invoice = Invoice(invoice_id)
+            self.assertEqual(invoice.state, 'paid')
+            self.assertEqual(invoice.amount_to_pay, Decimal(0))
+        run(read)
+        (amount, external_id, _, _), = self.state(subscriber)[0]
+        self.assertEqual((amount, external_id), (total, payment['id']))
+
+    def test_gateway_secrets_write_only(self):
+        "The secrets are set but read back masked"
+        def read():
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            gateway = Gateway(self.ids['gateway'])
+            self.assertEqual(gateway.key_secret, 'x' * 10)
+            self.assertEqual(gateway.webhook_secret, 'x' * 10)
+            self.assertEqual(gateway.key_secret_value, KEY_SECRET)
+            Gateway.write([gateway], {'key_secret': 'x' * 10})
+            self.assertEqual(
+                Gateway(gateway.id).key_secret_value, KEY_SECRET)
+            self.assertTrue(gateway.webhook_url.endswith(quote(
+                        f'/{DB_NAME}/rsoft_billing/razorpay/{gateway.id}'
+                        '/webhook')))
+        run(read)
+
+    def stripe_payment(self, subscriber, amount):
+        """Return the id of a Stripe payment of amount for subscriber,
+        its payment intent created and processing"""
+        def create():
+            pool = Pool()
+            Payment = pool.get('account.payment')
+            Subscriber = pool.get('rsoft.subscriber')
+            subscriber_ = Subscriber(subscriber)
+            payment, = Payment.create([{
+                        'company': self.ids['company'],
+                        'journal': self.ids['stripe_journal'],
+                        'kind': 'receivable',
+                        'party': subscriber_.party.id,
+                        'rsoft_subscriber': subscriber,
+                        'amount': Decimal(amount),
+                        }])
+            Payment.submit([payment])
+            Payment.stripe_checkout([payment])
+            Payment.process([payment])
+            return payment.id, payment.stripe_payment_intent_id
+        return run(create)
+
+    def account_payment(self, payment_id):
+        def read():
+            pool = Pool()
+            Payment = pool.get('account.payment')
+            payment = Payment(payment_id)
+            return payment.state, payment.rsoft_payment is not None
+        return run(read)
+
+    def test_stripe_succeeded_records_once(self):
+        "Stripe's signed webhook succeeds the payment: one receipt"
+        subscriber = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        requests = len(self.stripe.requests)
+        payment_id, intent_id = self.stripe_payment(subscriber, '500.00')
+
+        (method, path, authorization, values), = (
+            self.stripe.requests[requests:])
+        self.assertEqual((method, path), ('POST', '/v1/payment_intents'))
+        self.assertEqual(authorization, f'Bearer {STRIPE_KEY}')
+        self.assertEqual(
+            (values['amount'], values['currency']), ('50000', 'INR'))
+        self.assertEqual(self.account_payment(payment_id),
+            ('processing', False))
+
+        intent = self.stripe.succeed(intent_id)
+        body, headers = self.stripe.webhook(
+            'payment_intent.succeeded', intent, STRIPE_SECRET)
+
+        self.assertEqual(self.post_stripe(body, headers).status_code, 204)
+        self.assertEqual(self.account_payment(payment_id),
+            ('succeeded', True))
+        receipts, after = self.state(subscriber)
+        self.assertEqual(receipts, [(
+                    Decimal('500.00'), intent_id, 'cleared',
+                    f'account.payment,{payment_id}')])
+        self.assertEqual(after - balance, Decimal('500.00'))
+
+        # Stripe delivers again, and tells of the charge too
+        self.assertEqual(self.post_stripe(body, headers).status_code, 204)
+        charge = self.stripe.objects[intent['latest_charge']]
+        body, headers = self.stripe.webhook(
+            'charge.succeeded', charge, STRIPE_SECRET)
+        self.assertEqual(self.post_stripe(body, headers).status_code, 204)
+
+        self.assertEqual(self.account_payment(payment_id),
+            ('succeeded', True))
+        self.assertEqual(self.state(subscriber), (receipts, after))
+
+    def test_stripe_forged(self):
+        "A webhook not signed with the endpoint's secret is refused"
+        subscriber = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        payment_id, intent_id = self.stripe_payment(subscriber, '500.00')
+        intent = self.stripe.succeed(intent_id)
+        body, headers = self.stripe.webhook(
+            'payment_intent.succeeded', intent, 'whsec_forged')
+
+        self.assertEqual(self.post_stripe(body, headers).status_code, 400)
+        forged = json.loads(body)
+        forged['data']['object']['amount_received'] = 1
+        _, headers = self.stripe.webhook(
+            'payment_intent.succeeded', intent, STRIPE_SECRET)
+        self.assertEqual(
+            self.post_stripe(json.dumps(forged), headers).status_code, 400)
+
+        self.assertEqual(self.account_payment(payment_id),
+            ('processing', False))
+        self.assertEqual(self.state(subscriber), ([], balance))
+
