@@ -17,6 +17,12 @@ import unittest
 
 import pytest
 
+# An in-memory SQLite database has one connection, shared by every
+# transaction; each clean_timeout trytond's cache sync takes it in autocommit
+# mode, which commits the open test transaction: its records outlive the
+# test and break the next ones. Tests never need that periodic sync.
+os.environ.setdefault('TRYTOND_CACHE__CLEAN_TIMEOUT', str(10 ** 9))
+
 _ADDONS = os.path.join(os.path.dirname(__file__), 'addons')
 for _name in sorted(os.listdir(_ADDONS)):
     if os.path.exists(os.path.join(_ADDONS, _name, 'tryton.cfg')):
