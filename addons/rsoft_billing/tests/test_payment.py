@@ -38,7 +38,7 @@ class BillingPaymentTestCase(test_tryton._DBTestCase):
             op.gold = create_offer(
                 "Gold Pack", 'base_pack', '310', bouquet=base)
             op.rental = create_offer("STB Rental", 'stb_rental', '50')
-            set_up_accounting(company)
+            set_up_accounting(company, years=(2025,))
             Configuration(1).save()
             payments = set_up_payments(company, op.lco_a)
 
