@@ -9,6 +9,8 @@
    `<name>.tests.test_x`, i.e. a second copy of the package.  We alias the
    top-level name to the real trytond.modules.<name> package so only one
    copy of the module code (and of its routes) exists.
+3. Before the tests run, the test database cache of each module under test
+   is filled along the module graph (rsoft_catalogue.tests.dbcache).
 """
 import importlib
 import os
@@ -76,3 +78,21 @@ def pytest_pycollect_makeitem(collector, name, obj):
         return [UnittestCaseItem.from_parent(
                 collector, name=case.id().rsplit('.', 1)[-1], case=case)
             for case in _iter_cases(suite)]
+
+
+def pytest_collection_finish(session):
+    "Fill the test database cache of the modules under test at once"
+    if not os.environ.get('DB_CACHE'):
+        return
+    from trytond.modules.rsoft_catalogue.tests.dbcache import prepare
+    from trytond.tests.test_tryton import _DBTestCase
+    databases = set()
+    for item in session.items:
+        case = getattr(item, 'cls', None)
+        parts = item.path.relative_to(session.config.rootpath).parts
+        if case and issubclass(case, _DBTestCase) and case.module:
+            databases.add((case.module, *(case.extras or [])))
+        elif isinstance(item, UnittestCaseItem) and parts[0] == 'addons':
+            databases.add((parts[1],))
+    writer = session.config.get_terminal_writer()
+    prepare(databases, log=writer.line)

@@ -1,24 +1,22 @@
 "The printed bills: two layouts, two tax layers, a statement of account"
 import datetime
 import io
-import unittest
 import zipfile
 from contextlib import contextmanager
 from decimal import Decimal
+from types import SimpleNamespace
 
 from pypdf import PdfReader
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
+from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_partner.tests.tools import create_chain
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    activate_module,
-    drop_db,
-    with_transaction,
-)
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import create_operator_company
@@ -33,32 +31,29 @@ def pdf_text(content):
         reader.pages)
 
 
-class BillTestCase(unittest.TestCase):
+class BillTestCase(FixtureMixin, test_tryton._DBTestCase):
     "Test the printed bills"
+    module = 'rsoft_billing'
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module('rsoft_billing')
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    def set_up_fixture(cls):
+        """Return an operator billing in rupees with GST 18% and a 1%
+        cess on the amount with GST, and two LCOs: LCO-A prints classic
+        bills, LCO-B compact ones"""
+        op = SimpleNamespace(company=create_operator_company())
+        with set_company(op.company):
+            cls.set_up_accounting(op, op.company)
+        return op
 
     @contextmanager
     def operator(self):
-        """Give a test an operator billing in rupees with GST 18% and a 1%
-        cess on the amount with GST, and two LCOs: LCO-A prints classic
-        bills, LCO-B compact ones"""
-        company = create_operator_company()
-        with set_company(company):
-            self.company = company
-            self.setup_accounting(company)
+        "Give the test the operator's records as attributes"
+        with self.fixture() as op:
+            vars(self).update(vars(op))
             yield
 
-    def setup_accounting(self, company):
+    @staticmethod
+    def set_up_accounting(op, company):
         pool = Pool()
         PaymentTerm = pool.get('account.invoice.payment_term')
         Account = pool.get('account.account')
@@ -72,7 +67,7 @@ class BillTestCase(unittest.TestCase):
         FiscalYear.create_period([fiscalyear])
 
         tax_account, = Account.search([('code', '=', '6.3.6')])
-        self.gst, self.cess = Tax.create([{
+        op.gst, op.cess = Tax.create([{
                     'name': "GST 18%", 'description': "GST 18%",
                     'type': 'percentage', 'rate': Decimal('0.18'),
                     'invoice_account': tax_account.id,
@@ -86,9 +81,9 @@ class BillTestCase(unittest.TestCase):
                     'credit_note_account': tax_account.id,
                     'sequence': 20,
                     }])
-        self.revenue, = Account.search([('code', '=', '4.1.2')])
-        self.cash, = Account.search([('code', '=', '1.1.1')])
-        self.payment_term, = PaymentTerm.create([{
+        op.revenue, = Account.search([('code', '=', '4.1.2')])
+        op.cash, = Account.search([('code', '=', '1.1.1')])
+        op.payment_term, = PaymentTerm.create([{
                     'name': "15 days",
                     'lines': [('create', [{
                                     'type': 'remainder',
@@ -96,14 +91,14 @@ class BillTestCase(unittest.TestCase):
                                         ('create', [{'days': 15}])],
                                     }])],
                     }])
-        self.surya, self.star = Party.create([
+        op.surya, op.star = Party.create([
                 {'name': "Surya Media"}, {'name': "Star India"}])
 
-        _, _, self.lco_a, self.lco_b, _ = create_chain(company)
-        self.lco_a.bill_template = 'classic'
-        self.lco_a.save()
-        self.lco_b.bill_template = 'compact'
-        self.lco_b.save()
+        _, _, op.lco_a, op.lco_b, _ = create_chain(company)
+        op.lco_a.bill_template = 'classic'
+        op.lco_a.save()
+        op.lco_b.bill_template = 'compact'
+        op.lco_b.save()
 
     def invoice(self, subscriber, date, end, lines):
         "Create and post the invoice of subscriber from (section, text, "

@@ -6,40 +6,28 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from trytond.exceptions import UserError
-from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    create_operator,
-    create_operator_company,
+    BillingOperator,
     new_account,
-    set_up_accounting,
-    set_up_payments,
 )
 
 D = datetime.date
 
 
 # The generic module checks run once, in test_module.py
-class BillingCollectionTestCase(test_tryton._DBTestCase):
+class BillingCollectionTestCase(BillingOperator, test_tryton._DBTestCase):
     "Collections: the daily cash-up, the outstanding, settlement files"
     module = 'rsoft_billing'
 
     @contextmanager
     def set_up(self):
         "Yield (operator, payments, account factory)"
-        pool = Pool()
-        Configuration = pool.get('rsoft.billing.configuration')
-        company = create_operator_company()
-        with set_company(company):
-            op = create_operator(company, fta=False)
-            op.company = company
-            set_up_accounting(company)
-            Configuration(1).save()
-            payments = set_up_payments(company, op.lco_a)
+        with self.fixture() as (op, payments):
 
             def account(start=D(2025, 3, 1), mode='prepaid', lco=None,
                     **values):

@@ -1,9 +1,9 @@
 import datetime
-from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import set_company
+from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.pool import Pool
 from trytond.tests import test_tryton
@@ -22,13 +22,13 @@ DAYS = datetime.timedelta
 
 
 # The generic module checks run once, in test_module.py
-class BillingDunningTestCase(test_tryton._DBTestCase):
+class BillingDunningTestCase(FixtureMixin, test_tryton._DBTestCase):
     "Test the dunning of postpaid accounts down to their suspension"
     module = 'rsoft_billing'
 
-    @contextmanager
-    def set_up(self):
-        """Yield the operator; its default procedure reminds after 7 days,
+    @classmethod
+    def set_up_fixture(cls):
+        """Return the operator; its default procedure reminds after 7 days,
         gives notice after 15 and suspends after 30"""
         pool = Pool()
         Configuration = pool.get('rsoft.billing.configuration')
@@ -47,14 +47,15 @@ class BillingDunningTestCase(test_tryton._DBTestCase):
                         'lines': [('create', [{'type': 'remainder'}])],
                         }])
             Configuration.write([Configuration(1)], {'payment_term': term.id})
-            op.procedure = self.procedure("TRAI 30 days", [
+            op.procedure = cls.procedure("TRAI 30 days", [
                     (7, 'reminder'), (15, 'final_notice'), (30, 'suspend')])
             config = AccountConfiguration(1)
             config.default_dunning_procedure = op.procedure
             config.save()
-            yield op
+            return op
 
-    def procedure(self, name, levels):
+    @staticmethod
+    def procedure(name, levels):
         pool = Pool()
         Procedure = pool.get('account.dunning.procedure')
         procedure, = Procedure.create([{
@@ -142,7 +143,7 @@ class BillingDunningTestCase(test_tryton._DBTestCase):
         Subscriber = pool.get('rsoft.subscriber')
         Connection = pool.get('rsoft.connection')
         Notification = pool.get('rsoft.notify.notification')
-        with self.set_up() as op:
+        with self.fixture() as op:
             subscriber = self.account(op)
             invoice = self.bill(subscriber, D(2024, 4, 1))
             self.assertEqual(invoice.total_amount, Decimal('524.39'))
@@ -257,7 +258,7 @@ class BillingDunningTestCase(test_tryton._DBTestCase):
         "An account suspended at its own request stays so when it pays"
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
-        with self.set_up() as op:
+        with self.fixture() as op:
             subscriber = self.account(op)
             invoice = self.bill(subscriber, D(2024, 4, 1))
             Subscriber.do_suspend(
@@ -278,7 +279,7 @@ class BillingDunningTestCase(test_tryton._DBTestCase):
     @with_transaction()
     def test_lco_procedure_over_default(self):
         "The LCO's procedure duns its accounts; the others get the default"
-        with self.set_up() as op:
+        with self.fixture() as op:
             quick = self.procedure("Corporate 3 days", [
                     (3, 'reminder'), (5, 'final_notice'), (20, 'suspend')])
             op.lco_a.dunning_procedure = quick
@@ -308,7 +309,7 @@ class BillingDunningTestCase(test_tryton._DBTestCase):
         "TRAI: a suspension comes 15 days or more after its final notice"
         pool = Pool()
         Level = pool.get('account.dunning.level')
-        with self.set_up() as op:
+        with self.fixture() as op:
             with self.assertRaisesRegex(ValidationError,
                     r"suspension level \".*\" comes only 14 days after "
                     r"final notice level \".*\": TRAI requires at least "
@@ -336,7 +337,7 @@ class BillingDunningTestCase(test_tryton._DBTestCase):
         "A prepaid account's unpaid invoice is never dunned"
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
-        with self.set_up() as op:
+        with self.fixture() as op:
             subscriber = self.account(op, mode='prepaid')
             subscribe(subscriber.connections[0], op.install, D(2024, 3, 1))
             # The empty wallet pays nothing: the installation stays due

@@ -4,20 +4,14 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.exceptions import UserError
-from trytond.modules.company.tests import CompanyTestMixin, set_company
+from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.rsoft_billing.common import savepoint
 from trytond.modules.rsoft_billing.schedule import Schedule, add_months
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
-from .tools import (
-    create_offer,
-    create_operator,
-    create_operator_company,
-    new_account,
-    set_up_accounting,
-)
+from .tools import BillingOperator, create_offer, new_account
 
 D = datetime.date
 
@@ -70,41 +64,23 @@ class ScheduleTestCase(unittest.TestCase):
                 ])
 
 
-class BillingTestCase(CompanyTestMixin, ModuleTestCase):
+class BillingTestCase(BillingOperator, CompanyTestMixin, ModuleTestCase):
     "Test the billing module"
     module = 'rsoft_billing'
 
     @contextmanager
     def set_up(self, mode='postpaid', day=1, cycle=1):
-        "Yield (operator, account factory) with accounting in place"
-        company = create_operator_company()
-        with set_company(company):
-            yield self._operator(company, mode, day, cycle)
+        "Yield (operator, account factory)"
+        with self.fixture() as (op, _):
 
-    def _operator(self, company, mode, day, cycle):
-        pool = Pool()
-        Configuration = pool.get('rsoft.billing.configuration')
-        op = create_operator(company, fta=False)
-        base = op.base.template.bouquet
-        sports = op.sports.template.bouquet
-        op.gold = create_offer("Gold Pack", 'base_pack', '310', bouquet=base)
-        op.silver = create_offer(
-            "Silver Pack", 'base_pack', '200', bouquet=base)
-        op.sports = create_offer(
-            "Sports Pack", 'addon_pack', '93', bouquet=sports)
-        op.rental = create_offer("STB Rental", 'stb_rental', '50')
-        op.install = create_offer("Installation", 'installation', '350')
-        op.gst, op.cess, _ = set_up_accounting(company)
-        Configuration(1).save()
-
-        def account(start, **values):
-            values.setdefault('billing_mode', mode)
-            values.setdefault('billing_cycle', cycle)
-            if day:
-                values.setdefault('bill_day_mode', 'fixed')
-                values.setdefault('bill_day', day)
-            return new_account(op.lco_a, start, **values)
-        return op, account
+            def account(start, **values):
+                values.setdefault('billing_mode', mode)
+                values.setdefault('billing_cycle', cycle)
+                if day:
+                    values.setdefault('bill_day_mode', 'fixed')
+                    values.setdefault('bill_day', day)
+                return new_account(op.lco_a, start, **values)
+            yield op, account
 
     def charges(self, subscriber, product=None):
         pool = Pool()

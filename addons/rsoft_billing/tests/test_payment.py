@@ -3,44 +3,28 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.exceptions import UserError
-from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    create_offer,
-    create_operator,
-    create_operator_company,
+    BillingOperator,
     new_account,
-    set_up_accounting,
-    set_up_payments,
 )
 
 D = datetime.date
 
 
 # The generic module checks run once, in test_module.py
-class BillingPaymentTestCase(test_tryton._DBTestCase):
+class BillingPaymentTestCase(BillingOperator, test_tryton._DBTestCase):
     "Payments: receipts, allocation, deposits and reversals"
     module = 'rsoft_billing'
 
     @contextmanager
     def set_up(self):
         "Yield (operator, payments, account factory)"
-        pool = Pool()
-        Configuration = pool.get('rsoft.billing.configuration')
-        company = create_operator_company()
-        with set_company(company):
-            op = create_operator(company, fta=False)
-            base = op.base.template.bouquet
-            op.gold = create_offer(
-                "Gold Pack", 'base_pack', '310', bouquet=base)
-            op.rental = create_offer("STB Rental", 'stb_rental', '50')
-            set_up_accounting(company, years=(2025,))
-            Configuration(1).save()
-            payments = set_up_payments(company, op.lco_a)
+        with self.fixture() as (op, payments):
 
             def account(start, mode='postpaid', **values):
                 values.update(billing_mode=mode, billing_cycle=1,

@@ -5,8 +5,9 @@ from types import SimpleNamespace
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
-from trytond.modules.company.tests import create_company
+from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.currency.tests import add_currency_rate
+from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_subscriber.tests.tools import (
     create_offer,
     create_operator,
@@ -16,8 +17,36 @@ from trytond.modules.rsoft_wallet.tests.tools import configure_wallets
 from trytond.pool import Pool
 
 __all__ = ['create_operator_company', 'set_up_accounting', 'create_offer',
-    'set_up_payments',
+    'set_up_payments', 'BillingOperator',
     'create_operator', 'create_subscriber', 'new_account']
+
+
+class BillingOperator(FixtureMixin):
+    "Gives test cases the billing tests' operator"
+
+    @classmethod
+    def set_up_fixture(cls):
+        """Return (operator, payments): the operator has offers of every
+        kind, GST 18% and a 1% cess, fiscal years 2024 to 2026 and what
+        set_up_payments gives"""
+        pool = Pool()
+        Configuration = pool.get('rsoft.billing.configuration')
+        company = create_operator_company()
+        with set_company(company):
+            op = create_operator(company, fta=False)
+            base = op.base.template.bouquet
+            sports = op.sports.template.bouquet
+            op.gold = create_offer(
+                "Gold Pack", 'base_pack', '310', bouquet=base)
+            op.silver = create_offer(
+                "Silver Pack", 'base_pack', '200', bouquet=base)
+            op.sports = create_offer(
+                "Sports Pack", 'addon_pack', '93', bouquet=sports)
+            op.rental = create_offer("STB Rental", 'stb_rental', '50')
+            op.install = create_offer("Installation", 'installation', '350')
+            op.gst, op.cess, _ = set_up_accounting(company)
+            Configuration(1).save()
+            return op, set_up_payments(company, op.lco_a)
 
 
 def create_operator_company():

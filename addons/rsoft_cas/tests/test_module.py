@@ -13,6 +13,7 @@ from trytond.modules.company.tests import (
 )
 from trytond.modules.rsoft_cas.exceptions import CampaignError, CasError
 from trytond.modules.rsoft_cas.log import verify_rows
+from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_inventory.tests.tools import (
     create_device_models,
     create_rental_offers,
@@ -33,33 +34,47 @@ from .tools import create_cas
 
 TODAY = datetime.date(2026, 3, 2)
 TOKEN = 's3cret-token-XYZ'
+# Where the fixture's CAS is, until a test serves it
+CAS_URL = 'http://cas.invalid'
 
 
-class CasTestCase(CompanyTestMixin, ModuleTestCase):
+class CasTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
     "Test the CAS outbox, its dispatch and its log"
     module = 'rsoft_cas'
     extras = []
 
-    @contextmanager
-    def operator(self, boxes=4):
-        """Give a test an operator whose devices belong to a CAS served by
-        a local HTTP CAS"""
+    @classmethod
+    def set_up_fixture(cls):
+        """Return an operator whose devices belong to a CAS to be served
+        by a local HTTP CAS"""
         pool = Pool()
         Party = pool.get('party.party')
         company = create_company()
-        with CasHttpServer(TOKEN) as cas, set_company(company), \
-                patch.object(pool.get('ir.date'), 'today',
-                    return_value=TODAY):
+        with set_company(company), patch.object(
+                pool.get('ir.date'), 'today', return_value=TODAY):
             op = create_operator(company, fta=False)
             op.hd, op.cardless, op.card = create_device_models()
             op.vendor, = Party.create([{'name': "Gospell Smart Video"}])
             op.rental, op.lease = create_rental_offers()
-            op.cas = cas
             op.system = create_cas(op, 'http_json', {
-                    'url': cas.url, 'auth': 'bearer', 'read_timeout': 1},
+                    'url': CAS_URL, 'auth': 'bearer', 'read_timeout': 1},
                 devices=[op.hd, op.cardless, op.card], osd_length=40,
                 credentials=f'token = {TOKEN}')
-            receive(op.mso, op.vendor, op.hd, op.card, vendor_rows(boxes))
+            receive(op.mso, op.vendor, op.hd, op.card, vendor_rows(4))
+            return op
+
+    @contextmanager
+    def operator(self):
+        "Give a test the operator, its CAS served by a local HTTP CAS"
+        pool = Pool()
+        System = pool.get('rsoft.cas.system')
+        with CasHttpServer(TOKEN) as cas, self.fixture() as op, \
+                patch.object(pool.get('ir.date'), 'today',
+                    return_value=TODAY):
+            op.cas = cas
+            System.write([op.system], {
+                    'settings': op.system.settings.replace(CAS_URL, cas.url),
+                    })
             yield op
 
     def devices(self, *numbers):

@@ -8,6 +8,7 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
+from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_inventory.exceptions import (
     BlacklistError,
     DeviceError,
@@ -37,14 +38,13 @@ D = datetime.date
 TODAY = D(2026, 3, 2)
 
 
-class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
+class InventoryTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
     "Test the inventory of set-top boxes and smart cards"
     module = 'rsoft_inventory'
 
-    @contextmanager
-    def operator(self, boxes=10):
-        """Give a test the subscriber tests' operator with device models
-        and boxes paired with cards in the MSO's stock"""
+    @classmethod
+    def set_up_fixture(cls):
+        "Return the subscriber tests' operator with device models"
         pool = Pool()
         Party = pool.get('party.party')
         company = create_company()
@@ -54,6 +54,15 @@ class InventoryTestCase(CompanyTestMixin, ModuleTestCase):
             op.hd, op.cardless, op.card = create_device_models()
             op.vendor, = Party.create([{'name': "Gospell Smart Video"}])
             op.rental, op.lease = create_rental_offers()
+            return op
+
+    @contextmanager
+    def operator(self, boxes=10):
+        """Give a test the operator with boxes paired with cards in the
+        MSO's stock"""
+        pool = Pool()
+        with self.fixture() as op, patch.object(
+                pool.get('ir.date'), 'today', return_value=TODAY):
             if boxes:
                 receive(op.mso, op.vendor, op.hd, op.card,
                     vendor_rows(boxes))

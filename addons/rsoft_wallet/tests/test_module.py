@@ -1,5 +1,4 @@
 import datetime
-from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError
@@ -9,6 +8,7 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
+from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_partner.tests.tools import (
     create_chain,
     create_lco_user,
@@ -31,16 +31,16 @@ TODAY = D(2026, 3, 1)
 
 
 class Network:
-    "Attributes name what a test needs; see WalletTestCase.network"
+    "Attributes name what a test needs; see WalletTestCase.set_up_fixture"
 
 
-class WalletTestCase(CompanyTestMixin, ModuleTestCase):
+class WalletTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
     "Test the wallets"
     module = 'rsoft_wallet'
 
-    @contextmanager
-    def network(self):
-        "Give a test a company with accounts, two LCOs and a subscriber each"
+    @classmethod
+    def set_up_fixture(cls):
+        "Return a company with accounts, two LCOs and a subscriber each"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         company = create_company()
@@ -54,7 +54,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
             net.ravi = create_subscriber(
                 net.lco_b, name="Ravi Kumar", mobile='+919822012345')
             net.wallet, net.other = Wallet.get_wallets([net.asha, net.ravi])
-            yield net
+            return net
 
     def assertMoveLines(self, move, expected):
         "Assert the (account, party, debit, credit) of the lines of move"
@@ -69,7 +69,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "Each account has one wallet, created on first use"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             again = Wallet.get_wallets([net.ravi, net.asha, net.ravi])
             self.assertEqual(again, [net.other, net.wallet, net.other])
             self.assertEqual(Wallet.search([], count=True), 2)
@@ -83,7 +83,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "A top-up credits the wallet and posts cash against the wallet account"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             entry, = Wallet.top_up([
                     (net.wallet, Decimal('500.00'), TODAY,
                         "Cash, receipt 17")])
@@ -109,7 +109,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
             entry, = Wallet.debit([
                     (net.wallet, Decimal('236.00'), TODAY,
@@ -136,7 +136,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
         Move = pool.get('account.move')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.top_up([
                     (net.wallet, Decimal('264.00'), TODAY),
                     (net.other, Decimal('50.00'), TODAY),
@@ -168,7 +168,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
-        with self.network() as net:
+        with self.fixture() as net:
             entry, = Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
 
             with self.assertRaisesRegex(EntryModificationError,
@@ -196,7 +196,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
             debit, = Wallet.debit([
                     (net.wallet, Decimal('236.00'), TODAY, "Gold Pack")])
@@ -231,7 +231,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
-        with self.network() as net:
+        with self.fixture() as net:
             top_up, = Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
             Wallet.debit([(net.wallet, Decimal('236.00'), TODAY)])
 
@@ -253,7 +253,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "A refund gives money back to the wallet from the receivable"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             entry, = Wallet.refund([(net.wallet, Decimal('118.00'), TODAY)])
 
             self.assertEqual(entry.kind, 'refund')
@@ -272,7 +272,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "Amounts are rounded to the paisa; nothing or less is refused"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             first, second = Wallet.top_up([
                     (net.wallet, Decimal('10.004'), TODAY),
                     (net.wallet, Decimal('10.006'), TODAY),
@@ -294,7 +294,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.top_up([(net.wallet, Decimal('500.00'), D(2026, 3, 10))])
             Wallet.debit([(net.wallet, Decimal('236.00'), D(2026, 3, 20))])
             Wallet.top_up([(net.wallet, Decimal('100.00'), D(2026, 3, 15))])
@@ -313,7 +313,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "Many wallets are topped up and debited at once"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             entries = Wallet.top_up([
                     (net.other, Decimal('300.00'), TODAY),
                     (net.wallet, Decimal('500.00'), TODAY),
@@ -336,7 +336,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "Wallets are found by balance and under their threshold"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.write([net.wallet, net.other],
                 {'threshold': Decimal('100.00')})
             Wallet.top_up([(net.wallet, Decimal('264.00'), TODAY)])
@@ -357,7 +357,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         "The balance runs under the threshold, then out, at the daily burn"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.write([net.wallet], {'threshold': Decimal('50.00')})
             Wallet.top_up([(net.wallet, Decimal('264.00'), TODAY)])
             wallet = Wallet(net.wallet.id)
@@ -384,7 +384,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Subscriber = pool.get('rsoft.subscriber')
-        with self.network() as net:
+        with self.fixture() as net:
             Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
             asha, ravi = Subscriber.browse([net.asha, net.ravi])
             self.assertEqual(asha.wallet_balance, Decimal('500.00'))
@@ -397,7 +397,7 @@ class WalletTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         Entry = pool.get('rsoft.wallet.entry')
-        with self.network() as net:
+        with self.fixture() as net:
             mine, = Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
             theirs, = Wallet.top_up([(net.other, Decimal('300.00'), TODAY)])
             user = create_lco_user('lco_a', net.lco_a)
