@@ -6,9 +6,7 @@ import io
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
-from io import BytesIO
 
-import xlsxwriter
 from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
@@ -18,9 +16,9 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.rsoft_catalogue.sheet import RecordSheet
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.report import Report
 from trytond.transaction import Transaction
 from trytond.wizard import (
     Button,
@@ -502,103 +500,11 @@ class Ageing(_ReportAmountsMixin, ModelSQL, ModelView):
         return self.company.currency.id
 
 
-class CollectionSheet(Report):
-    """A spreadsheet of report rows: a title with the day, a bold header,
-    the amounts as numbers with two decimals and a row of totals"""
-
-    # The fields shown, each with the width of its column in characters
-    columns = []
+class _CashUpSheet(RecordSheet):
+    sums = True
 
     @classmethod
-    def execute(cls, ids, data):
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        if data.get('action_id') is not None:
-            action = ActionReport(data['action_id'])
-        else:
-            action, = ActionReport.search([
-                    ('report_name', '=', cls.__name__),
-                    ], limit=1)
-        model = action.model or data.get('model')
-        ids = list(map(int, ids))
-        cls.check_access(action, model, ids)
-        Model = pool.get(model)
-        records = Model.browse(ids) if ids else Model.search([])
-        title, day = cls.title(action.name)
-        content = cls.sheet_content(Model, records, title)
-        return ('xlsx', content, bool(action.direct_print),
-            f'{action.name}-{day.isoformat()}')
-
-    @classmethod
-    def title(cls, name):
-        "Return the title of the sheet and the day for the file name"
-        raise NotImplementedError
-
-    @classmethod
-    def sheet_content(cls, Model, records, title):
-        names = [n for n, _ in cls.columns]
-        definitions = Model.fields_get(names)
-        output = BytesIO()
-        workbook = xlsxwriter.Workbook(output, {
-                'in_memory': True,
-                'strings_to_formulas': False,
-                'strings_to_urls': False,
-                'default_date_format': 'yyyy-mm-dd',
-                })
-        bold = workbook.add_format({'bold': True})
-        money = workbook.add_format({'num_format': '#,##0.00'})
-        money_total = workbook.add_format(
-            {'num_format': '#,##0.00', 'bold': True, 'top': 1})
-        total_format = workbook.add_format({'bold': True, 'top': 1})
-        sheet = workbook.add_worksheet(
-            re.sub(r'[\[\]:*?/\\]', ' ', title)[:31])
-        sheet.write(0, 0, title, workbook.add_format(
-                {'bold': True, 'font_size': 14}))
-        sheet.write_row(
-            2, 0, [definitions[n]['string'] for n in names], bold)
-        totals = {}
-        for column, (name, width) in enumerate(cls.columns):
-            numeric = definitions[name]['type'] in {'numeric', 'integer'}
-            sheet.set_column(
-                column, column, width,
-                money if definitions[name]['type'] == 'numeric' else None)
-            if numeric:
-                totals[name] = 0
-        row = 3
-        for row, record in enumerate(records, 3):
-            for column, name in enumerate(names):
-                value = _cell(record, name, definitions[name])
-                if name in totals:
-                    totals[name] += value or 0
-                    value = float(value or 0)
-                sheet.write(row, column, value)
-        last = row + 1 if records else 3
-        sheet.write(last, 0, gettext('rsoft_billing.msg_collection_total'),
-            total_format)
-        for column, name in enumerate(names[1:], 1):
-            if name in totals:
-                sheet.write_number(last, column, float(totals[name]),
-                    money_total if definitions[name]['type'] == 'numeric'
-                    else total_format)
-        sheet.freeze_panes(3, 0)
-        workbook.close()
-        return output.getvalue()
-
-
-def _cell(record, name, definition):
-    "Return the value of the field as a spreadsheet cell shows it"
-    value = getattr(record, name)
-    if definition['type'] == 'many2one':
-        return value.rec_name if value else None
-    if definition['type'] == 'selection':
-        return dict(definition['selection']).get(value)
-    return value
-
-
-class _CashUpSheet(CollectionSheet):
-
-    @classmethod
-    def title(cls, name):
+    def sheet_title(cls, name):
         pool = Pool()
         Lang = pool.get('ir.lang')
         lang = Lang.get()
@@ -606,7 +512,7 @@ class _CashUpSheet(CollectionSheet):
         today = _today()
         from_date = context.get('from_date') or today
         to_date = context.get('to_date') or today
-        title = gettext('rsoft_billing.msg_collection_sheet_period',
+        title = gettext('rsoft_catalogue.msg_sheet_period',
             report=name, from_date=lang.strftime(from_date),
             to_date=lang.strftime(to_date))
         return title, to_date
@@ -633,8 +539,9 @@ class CashUpLcoSheet(_CashUpSheet):
     columns = [c for c in CashUpSheet.columns if c[0] != 'collector']
 
 
-class AgeingSheet(CollectionSheet):
+class AgeingSheet(RecordSheet):
     __name__ = 'rsoft.collection.ageing.xlsx'
+    sums = True
     columns = [
         ('lco', 30),
         ('invoice_count', 10),
@@ -648,14 +555,10 @@ class AgeingSheet(CollectionSheet):
         ]
 
     @classmethod
-    def title(cls, name):
+    def sheet_date(cls):
         pool = Pool()
         Ageing = pool.get('rsoft.collection.ageing')
-        Lang = pool.get('ir.lang')
-        date = Ageing.get_date()
-        title = gettext('rsoft_billing.msg_collection_sheet_date',
-            report=name, date=Lang.get().strftime(date))
-        return title, date
+        return Ageing.get_date()
 
 
 class Settlement(ModelSQL, ModelView):

@@ -1,9 +1,6 @@
 "Device stock positions and ageing, and their spreadsheets"
 import datetime as dt
-import re
-from io import BytesIO
 
-import xlsxwriter
 from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case
@@ -11,8 +8,8 @@ from sql.operators import And
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.rsoft_catalogue.sheet import RecordSheet
 from trytond.pool import Pool
-from trytond.report import Report
 from trytond.transaction import Transaction
 
 from .device import STATES
@@ -184,112 +181,7 @@ class Ageing(_DeviceGroupMixin, ModelSQL, ModelView):
             younger = older
 
 
-class DeviceSheet(Report):
-    """A spreadsheet of records: a title line, a bold header and a row
-    for each record, the records selected or else all those visible"""
-
-    # The fields shown, each with the width of its column in characters
-    columns = []
-
-    @classmethod
-    def execute(cls, ids, data):
-        pool = Pool()
-        action = cls._get_action(data)
-        model = action.model or data.get('model')
-        ids = list(map(int, ids))
-        cls.check_access(action, model, ids)
-        Model = pool.get(model)
-        records = cls.sheet_records(Model, ids, data)
-        headers, widths, rows = cls.sheet_table(Model, records)
-        date = cls.get_date()
-        content = cls.sheet_content(
-            action.name, date, headers, widths, rows)
-        name = f'{action.name}-{date.isoformat()}'
-        return ('xlsx', content, bool(action.direct_print), name)
-
-    @classmethod
-    def _get_action(cls, data):
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        if data.get('action_id') is not None:
-            return ActionReport(data['action_id'])
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
-        return action
-
-    @classmethod
-    def get_date(cls):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        return Date.today()
-
-    @classmethod
-    def sheet_domain(cls):
-        "The records the sheet lists when none is selected"
-        return []
-
-    @classmethod
-    def sheet_records(cls, Model, ids, data):
-        if ids:
-            return Model.browse(ids)
-        return Model.search([cls.sheet_domain(), data.get('domain') or []])
-
-    @classmethod
-    def sheet_table(cls, Model, records):
-        "Return the headers, the column widths and the rows of values"
-        names = [n for n, _ in cls.columns]
-        definitions = Model.fields_get(names)
-        headers = [definitions[n]['string'] for n in names]
-        widths = [w for _, w in cls.columns]
-        rows = [[_cell(r, n, definitions[n]) for n in names]
-            for r in records]
-        return headers, widths, rows
-
-    @classmethod
-    def sheet_content(cls, name, date, headers, widths, rows):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        output = BytesIO()
-        # Serials and notes are typed by people: keep them as plain text
-        workbook = xlsxwriter.Workbook(output, {
-                'in_memory': True,
-                'strings_to_formulas': False,
-                'strings_to_urls': False,
-                'default_date_format': 'yyyy-mm-dd',
-                })
-        sheet = workbook.add_worksheet(_sheet_name(name))
-        title = gettext('rsoft_inventory.msg_device_sheet_title',
-            report=name, date=Lang.get().strftime(date))
-        sheet.write(0, 0, title, workbook.add_format(
-                {'bold': True, 'font_size': 14}))
-        sheet.write_row(2, 0, headers, workbook.add_format({'bold': True}))
-        for column, width in enumerate(widths):
-            sheet.set_column(column, column, width)
-        for row, values in enumerate(rows, 3):
-            sheet.write_row(row, 0, values)
-        sheet.freeze_panes(3, 0)
-        sheet.autofilter(2, 0, 2 + len(rows), len(headers) - 1)
-        workbook.close()
-        return output.getvalue()
-
-
-def _cell(record, name, definition):
-    "Return the value of the field as a spreadsheet cell shows it"
-    value = getattr(record, name)
-    if definition['type'] == 'many2one':
-        return value.rec_name if value else None
-    if definition['type'] == 'selection':
-        return dict(definition['selection']).get(value)
-    return value
-
-
-def _sheet_name(name):
-    "Return name as Excel accepts it for a worksheet"
-    return re.sub(r'[\[\]:*?/\\]', ' ', name)[:31]
-
-
-class StockPositionSheet(DeviceSheet):
+class StockPositionSheet(RecordSheet):
     __name__ = 'rsoft.device.stock_position.xlsx'
     columns = [
         ('holder', 30),
@@ -300,7 +192,7 @@ class StockPositionSheet(DeviceSheet):
         ]
 
 
-class AgeingSheet(DeviceSheet):
+class AgeingSheet(RecordSheet):
     __name__ = 'rsoft.device.ageing.xlsx'
     columns = [
         ('holder', 30),
@@ -316,13 +208,13 @@ class AgeingSheet(DeviceSheet):
         ]
 
     @classmethod
-    def get_date(cls):
+    def sheet_date(cls):
         pool = Pool()
         Ageing = pool.get('rsoft.device.ageing')
         return Ageing.get_date()
 
 
-class FaultyDeviceSheet(DeviceSheet):
+class FaultyDeviceSheet(RecordSheet):
     __name__ = 'rsoft.device.faulty.xlsx'
     columns = [
         ('number', 20),
@@ -339,7 +231,7 @@ class FaultyDeviceSheet(DeviceSheet):
         return [('device_state', 'in', ['faulty', 'repair'])]
 
 
-class BlacklistedDeviceSheet(DeviceSheet):
+class BlacklistedDeviceSheet(RecordSheet):
     __name__ = 'rsoft.device.blacklisted.xlsx'
     columns = [
         ('number', 20),
@@ -359,13 +251,14 @@ class BlacklistedDeviceSheet(DeviceSheet):
 
     @classmethod
     def sheet_table(cls, Model, records):
-        headers, widths, rows = super().sheet_table(Model, records)
+        columns, rows = super().sheet_table(Model, records)
         dates = cls._blacklist_dates(records)
-        headers.append(gettext('rsoft_inventory.msg_device_sheet_blacklisted'))
-        widths.append(14)
+        columns.append((
+                gettext('rsoft_inventory.msg_device_sheet_blacklisted'),
+                14, 'date'))
         for record, row in zip(records, rows):
             row.append(dates.get(record.id))
-        return headers, widths, rows
+        return columns, rows
 
     @classmethod
     def _blacklist_dates(cls, devices):

@@ -13,10 +13,11 @@ import hmac
 import itertools
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from .local_server import LocalServer
 
 ORDERS_PATH = '/v1/orders'
 PAYMENTS_PATH = '/v1/payments'
@@ -35,52 +36,24 @@ def signature(body, secret):
     return hmac.new(secret.encode('utf-8'), body, hashlib.sha256).hexdigest()
 
 
-class RazorpayServer:
+class RazorpayServer(LocalServer):
     """A local Razorpay API
 
     orders and payments: the entities by id.
     requests: (method, path, authorization, JSON body) as received.
     """
+    name = 'razorpay'
 
     def __init__(self, key_id, key_secret, host='127.0.0.1', port=0):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         pair = f'{key_id}:{key_secret}'.encode('utf-8')
         self.authorization = 'Basic ' + base64.b64encode(pair).decode()
         self.orders = {}
         self.payments = {}
         self.requests = []
-        self._lock = threading.Lock()
-        self._httpd = None
-        self._thread = None
 
-    @property
-    def url(self):
-        return f'http://{self.host}:{self.port}'
-
-    def start(self):
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        httpd.daemon_threads = True
-        httpd.razorpay = self
-        self.port = httpd.server_address[1]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
-            name=f'razorpay-{self.port}', daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-            self._thread.join()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def handler(self):
+        return _Handler
 
     def create_order(self, data):
         "The order entity created from data, or an error message"
@@ -177,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def razorpay(self):
-        return self.server.razorpay
+        return self.server.api
 
     def do_GET(self):
         path = urlsplit(self.path).path

@@ -11,10 +11,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from .local_server import LocalServer
 
 RESOURCES = {
     'customers': ('cus_', 'customer'),
@@ -50,51 +51,23 @@ def _unflatten(pairs):
     return value
 
 
-class StripeServer:
+class StripeServer(LocalServer):
     """A local Stripe API
 
     objects: the created objects by id.
     requests: (method, path, authorization, form values) as received.
     """
+    name = 'stripe'
 
     def __init__(self, secret_key, host='127.0.0.1', port=0):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.authorization = 'Bearer ' + secret_key
         self.objects = {}
         self.requests = []
         self._idempotency = {}
-        self._lock = threading.Lock()
-        self._httpd = None
-        self._thread = None
 
-    @property
-    def url(self):
-        return f'http://{self.host}:{self.port}'
-
-    def start(self):
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        httpd.daemon_threads = True
-        httpd.stripe = self
-        self.port = httpd.server_address[1]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
-            name=f'stripe-{self.port}', daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-            self._thread.join()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def handler(self):
+        return _Handler
 
     def create(self, resource, values, idempotency_key=None):
         prefix, name = RESOURCES[resource]
@@ -204,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def stripe(self):
-        return self.server.stripe
+        return self.server.api
 
     def _resource(self):
         "The resource and id of the path /v1/<resource>[/<id>]"
