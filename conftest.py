@@ -82,7 +82,7 @@ def pytest_pycollect_makeitem(collector, name, obj):
 
 def pytest_collection_finish(session):
     "Fill the test database cache of the modules under test at once"
-    if not os.environ.get('DB_CACHE'):
+    if not os.environ.get('DB_CACHE') or session.config.option.collectonly:
         return
     from trytond.modules.rsoft_catalogue.tests.dbcache import prepare
     from trytond.tests.test_tryton import _DBTestCase
