@@ -5,10 +5,12 @@ from http.server import ThreadingHTTPServer
 
 class LocalServer:
     """Serves an API on a local port in a thread of its own; the request
-    handler finds this object as `self.server.api`"""
+    handler (a BaseHTTPRequestHandler class) finds this object as
+    `self.server.api`"""
     name = 'api'
 
-    def __init__(self, host='127.0.0.1', port=0):
+    def __init__(self, handler, host='127.0.0.1', port=0):
+        self.handler = handler
         self.host, self.port = host, port
         self._lock = threading.Lock()
         self._httpd = None
@@ -18,12 +20,8 @@ class LocalServer:
     def url(self):
         return f'http://{self.host}:{self.port}'
 
-    def handler(self):
-        "Return the request handler class"
-        raise NotImplementedError
-
     def start(self):
-        httpd = ThreadingHTTPServer((self.host, self.port), self.handler())
+        httpd = ThreadingHTTPServer((self.host, self.port), self.handler)
         httpd.daemon_threads = True
         httpd.api = self
         self.port = httpd.server_address[1]

@@ -45,15 +45,12 @@ class RazorpayServer(LocalServer):
     name = 'razorpay'
 
     def __init__(self, key_id, key_secret, host='127.0.0.1', port=0):
-        super().__init__(host, port)
+        super().__init__(_Handler, host, port)
         pair = f'{key_id}:{key_secret}'.encode('utf-8')
         self.authorization = 'Basic ' + base64.b64encode(pair).decode()
         self.orders = {}
         self.payments = {}
         self.requests = []
-
-    def handler(self):
-        return _Handler
 
     def create_order(self, data):
         "The order entity created from data, or an error message"

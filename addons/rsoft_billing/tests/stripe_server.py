@@ -60,14 +60,11 @@ class StripeServer(LocalServer):
     name = 'stripe'
 
     def __init__(self, secret_key, host='127.0.0.1', port=0):
-        super().__init__(host, port)
+        super().__init__(_Handler, host, port)
         self.authorization = 'Bearer ' + secret_key
         self.objects = {}
         self.requests = []
         self._idempotency = {}
-
-    def handler(self):
-        return _Handler
 
     def create(self, resource, values, idempotency_key=None):
         prefix, name = RESOURCES[resource]
