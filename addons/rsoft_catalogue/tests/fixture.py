@@ -82,6 +82,7 @@ class FixtureMixin:
                 table = Table(TABLE)
                 cursor.execute(*table.insert(
                         [table.data], [[json.dumps(_dump(records))]]))
+                # Tests run no queue: what the fixture queued stays queued
                 transaction.tasks.clear()
                 transaction.commit()
                 return
