@@ -40,3 +40,7 @@ class TariffRuleValidationError(ValidationError):
 
 class TariffComplianceError(UserError):
     pass
+
+
+class SystemFieldError(AccessError):
+    pass
