@@ -8,6 +8,8 @@ from rsoft_tools.generate import Generator, SubscriberBatch
 from trytond.tests.test_tryton import DB_NAME
 from trytond.tests.tools import activate_modules
 
+ADMIN_PASSWORD = 'demo-Admin-Password-1'
+
 
 class DemoOperatorTestCase(unittest.TestCase):
 
@@ -16,6 +18,18 @@ class DemoOperatorTestCase(unittest.TestCase):
         activate_modules('rsoft_subscriber')
         cls.generator = Generator(DB_NAME, subscribers=60, seed=7)
         cls.generator.run()
+        cls.set_admin_password(ADMIN_PASSWORD)
+        cls.passwords = cls.generator.create_lco_users()
+
+    @classmethod
+    def set_admin_password(cls, password):
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        with Transaction().start(DB_NAME, 0) as transaction:
+            User = Pool().get('res.user')
+            User.write(User.search([('login', '=', 'admin')]),
+                {'password': password})
+            transaction.commit()
 
     def _transaction(self):
         from trytond.transaction import Transaction
@@ -61,6 +75,12 @@ class DemoOperatorTestCase(unittest.TestCase):
             subscribers = Subscriber.search([('active', 'in', [True, False])])
             self.assertEqual(len(subscribers), 60)
             self.assertEqual(len({s.customer_id for s in subscribers}), 60)
+            aadhaar = [s for s in subscribers if s.id_proof_type == 'aadhaar']
+            self.assertTrue(aadhaar)
+            for subscriber in aadhaar:
+                # Kept as the module keeps it: never in clear
+                self.assertRegex(subscriber.id_proof_number,
+                    r'^XXXX XXXX \d{4}$')
             for subscriber in subscribers:
                 self.assertTrue(subscriber.mobile.startswith('+91'))
                 self.assertEqual(subscriber.lco.role, 'lco')
@@ -88,16 +108,47 @@ class DemoOperatorTestCase(unittest.TestCase):
         self.assertEqual(first, again)
 
     def test_lco_logins(self):
-        "Each LCO gets a login bound to it, in the Pay-TV LCO group"
+        "Each LCO gets a login bound to it, with a password of its own"
         from trytond.pool import Pool
-        self.generator.create_lco_users('demo-Password-1')
+        passwords = self.passwords
+        self.assertEqual(self.generator.create_lco_users(), {})
         with self._transaction():
             pool = Pool()
             User = pool.get('res.user')
             users = User.search([('rsoft_partner', '!=', None)])
             self.assertEqual(len(users), 6)
+            self.assertEqual(set(passwords), {u.login for u in users})
+            self.assertEqual(len(set(passwords.values())), 6)
             for user in users:
                 self.assertEqual(user.login, user.rsoft_partner.code.lower())
                 self.assertIn("Pay-TV LCO", {g.name for g in user.groups})
-            self.assertTrue(User._login_password(
-                    'lco-mum-01', {'password': 'demo-Password-1'}))
+                password = passwords[user.login]
+                self.assertGreaterEqual(len(password), 16)
+                _, password_hash, _ = User._get_login(user.login)
+                self.assertNotIn(password, password_hash)
+                self.assertEqual(User._login_password(
+                        user.login, {'password': password}), user.id)
+                for other in [ADMIN_PASSWORD, *(
+                            p for p in passwords.values() if p != password)]:
+                    self.assertIsNone(User._login_password(
+                            user.login, {'password': other}))
+
+    def test_password_reset(self):
+        "A forgotten LCO password is replaced by a new one, printed once"
+        from rsoft_tools.password import reset_passwords
+
+        from trytond.pool import Pool
+        with self._transaction():
+            User = Pool().get('res.user')
+            user, = User.search([('login', '=', 'lco-pun-01')])
+            passwords = reset_passwords(['lco-pun-01'])
+            self.assertEqual(list(passwords), ['lco-pun-01'])
+            self.assertEqual(User._login_password(
+                    'lco-pun-01', {'password': passwords['lco-pun-01']}),
+                user.id)
+            self.assertIsNone(User._login_password(
+                    'lco-pun-01', {'password': self.passwords['lco-pun-01']}))
+            with self.assertRaises(ValueError):
+                reset_passwords(['admin'])
+            with self.assertRaises(ValueError):
+                reset_passwords(['lco-nowhere'])

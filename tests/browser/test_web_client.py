@@ -1,6 +1,7 @@
 """The back office as an operator meets it: the RSoft web client, the login,
 the Pay-TV menu and the subscriber list of a small generated operator."""
 import re
+import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -196,3 +197,11 @@ def test_list_views_known_to_the_client(demo_server):
             if widget not in known:
                 unknown.append(f"{view['name']}: {name} ({widget})")
     assert not unknown, unknown
+
+
+@pytest.mark.parametrize('path', [
+        'locale/en_US.json', 'locale/en.json', 'images/tryton-pause.svg'])
+def test_served(demo_server, path):
+    "trytond serves what sao asks first: no 405 in the browser's console"
+    with urllib.request.urlopen(demo_server.url + path, timeout=30) as reply:
+        assert reply.status == 200

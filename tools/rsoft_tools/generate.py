@@ -20,6 +20,7 @@ from stdnum import verhoeff
 from stdnum.in_ import aadhaar, epic
 
 from . import catalogue_data as data
+from .password import generate_password
 
 MODULES = ['rsoft_subscriber']
 BATCH = 1000
@@ -33,8 +34,9 @@ def main(argv=None):
     parser.add_argument('--subscribers', type=int, default=1000)
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--quiet', action='store_true')
-    parser.add_argument('--lco-password-file',
-        help="create a back-office login per LCO with this password")
+    parser.add_argument('--lco-logins', action='store_true',
+        help="create a back-office login per LCO, each with its own "
+        "password, and print them on stdout as `login password` lines")
     args = parser.parse_args(argv)
 
     from proteus import config as pconfig
@@ -44,9 +46,9 @@ def main(argv=None):
         args.database, subscribers=args.subscribers, seed=args.seed,
         progress=None if args.quiet else _print_progress)
     generator.run()
-    if args.lco_password_file:
-        with open(args.lco_password_file) as fd:
-            generator.create_lco_users(fd.read().strip())
+    if args.lco_logins:
+        for login, password in generator.create_lco_users().items():
+            print(login, password)
     elapsed = time.monotonic() - started
     if not args.quiet:
         print(f'\n{args.subscribers} subscribers in {elapsed:.1f} s '
@@ -122,8 +124,13 @@ class Generator:
             except TransactionError as exception:
                 exception.fix(extras)
 
-    def create_lco_users(self, password):
-        "Give each LCO a back-office login confined to its subscribers"
+    def create_lco_users(self, password=None):
+        """Give each LCO a back-office login confined to its subscribers,
+        with its own generated password (or password, for tests); return
+        {login: password} of the logins created
+
+        The passwords go through res.user's password field: only their
+        hashes are stored, so they are shown once, by the caller."""
         from trytond.pool import Pool
         from trytond.transaction import Transaction
         with Transaction().start(self.database, 0, context={
@@ -136,18 +143,25 @@ class Generator:
                 ModelData.get_id('rsoft_partner', 'group_lco'),
                 ModelData.get_id('rsoft_catalogue', 'group_paytv'),
                 ]
-            lcos = Partner.search([('role', '=', 'lco')])
+            lcos = Partner.search([('role', '=', 'lco')],
+                order=[('code', 'ASC')])
+            existing = {u.login for u in User.search([
+                        ('login', 'in', [lco.code.lower() for lco in lcos]),
+                        ])}
+            new = [lco for lco in lcos if lco.code.lower() not in existing]
+            passwords = {lco.code.lower(): password or generate_password()
+                for lco in new}
             User.create([{
                         'login': lco.code.lower(),
                         'name': f"{lco.party.name} (LCO)",
-                        'password': password,
+                        'password': passwords[lco.code.lower()],
                         'rsoft_partner': lco.id,
                         'groups': [('add', groups)],
                         'companies': [('add', [self.company_id])],
                         'company': self.company_id,
-                        } for lco in lcos
-                    if not User.search([('login', '=', lco.code.lower())])])
+                        } for lco in new])
             transaction.commit()
+        return passwords
 
     # -- company and accounting (proteus) ---------------------------------
 
@@ -595,6 +609,7 @@ class SubscriberBatch:
         self.writer.insert(Address, addresses)
 
     def _write_subscribers(self, pool, plans):
+        from trytond.modules.rsoft_subscriber.kyc import aadhaar_values
         Subscriber = pool.get('rsoft.subscriber')
         Configuration = pool.get('rsoft.subscriber.configuration')
         sequence = Configuration(1).subscriber_sequence
@@ -606,6 +621,11 @@ class SubscriberBatch:
             plan['id'], plan['customer_id'] = id_, next(customer_ids)
             if plan['society']:
                 parent = id_
+            # An Aadhaar number is stored as create stores it: masked,
+            # with its keyed hash (every row has the same columns)
+            kyc = {'aadhaar_hash': None}
+            if plan['subscriber']['id_proof_type'] == 'aadhaar':
+                kyc = aadhaar_values(plan['subscriber']['id_proof_number'])
             rows.append({
                     'id': id_, 'customer_id': plan['customer_id'],
                     'party': plan['party'], 'company': self.g.company_id,
@@ -615,6 +635,7 @@ class SubscriberBatch:
                     # The flats of a society are the accounts after it
                     'parent': parent if plan['flat'] else None,
                     **plan['subscriber'],
+                    **kyc,
                     })
         self.writer.insert(Subscriber, rows)
 
