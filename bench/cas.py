@@ -20,6 +20,13 @@ http_json against the test HTTP CAS; each peer in a process of its own):
 - burst: enqueues --burst REFRESH commands spread over the devices in one
   transaction (Command.enqueue in slices of ENQUEUE_SLICE rows), then
   times the dispatcher until all are acknowledged;
+- simulcrypt only: the phases above run with a MUX that allocates
+  --mux-bandwidth kbps (60,000 by default: about 68,000 REFRESH/s of
+  room, so the bandwidth does not bound them) and the driver requests as
+  much; then a second MUX allocates the driver's default bandwidth (its
+  `bandwidth` setting left out) and a burst of --default-burst commands
+  is timed again: what an installation that keeps the default gets. The
+  bandwidth requested is printed next to every SimulCrypt figure;
 - checks: every command acknowledged, the peer received each once and,
   per device, in sequence order, and the CAS log's hash chain verifies.
 
@@ -50,8 +57,8 @@ from benchdb import create_database
 FAILURES = []
 DRIVERS = ['simulcrypt', 'http_json']
 TOKEN = 'bench-token'
-# kbps the MUX allocates: a REFRESH takes about 110 bytes on the wire,
-# 2,000 commands/s about 1,800 kbps
+# kbps the MUX allocates by default: a REFRESH takes about 110 bytes on
+# the wire, 2,000 commands/s about 1,800 kbps
 MUX_BANDWIDTH = 60000
 PENDING = ('queued', 'sent', 'unknown')
 # A change that hits this is tried again, at most RETRIES times
@@ -74,6 +81,11 @@ def main():
         help="processes making the changes")
     parser.add_argument('--burst', type=int, default=100_000,
         help="commands enqueued at once")
+    parser.add_argument('--mux-bandwidth', type=int, default=MUX_BANDWIDTH,
+        help="kbps the SimulCrypt MUX allocates and the driver requests")
+    parser.add_argument('--default-burst', type=int, default=10_000,
+        help="commands of the second SimulCrypt burst, at the driver's "
+        "default bandwidth (0: skip it)")
     parser.add_argument('--driver', action='append', choices=DRIVERS,
         help="the driver to measure (default: both)")
     parser.add_argument('--batch-size', type=int, default=100,
@@ -125,6 +137,10 @@ def main():
     print('machine: ' + ', '.join(f'{k} {v}' for k, v in machine.items()))
     print(f'clients: {args.clients} processes; batch size '
         f'{args.batch_size}, {args.parallel} driver(s) per dispatcher')
+    if 'simulcrypt' in drivers:
+        print(f'SimulCrypt MUX bandwidth: {args.mux_bandwidth} kbps '
+            f'requested and allocated; then {default_bandwidth()} kbps '
+            f"(the driver's default) for a burst of {args.default_burst}")
 
     precision = generator.in_transaction(timestamp_precision)
     if precision < 3:
@@ -176,7 +192,8 @@ class Bench:
         figures = {}
         # The MUX simulator serves one connection at a time
         parallel = 1 if driver == 'simulcrypt' else args.parallel
-        peer = Peer(self.context, driver)
+        bandwidth = args.mux_bandwidth if driver == 'simulcrypt' else None
+        peer = Peer(self.context, driver, bandwidth)
         try:
             system_id, devices = self.in_transaction(
                 create_system, driver, peer.settings, peer.credentials,
@@ -186,11 +203,36 @@ class Bench:
 
             figures['initial'] = self.initial(driver, system_id, peer)
             figures['steady'] = self.steady(driver, system_id, peer)
-            figures['burst'] = self.burst(driver, system_id, peer)
+            figures['burst'] = self.burst(
+                driver, system_id, peer, args.burst)
         finally:
             received, extra = peer.stop()
+        if driver == 'simulcrypt' and args.default_burst:
+            received, extra = self.default_burst(
+                driver, system_id, figures, received, extra)
         figures['verify'] = self.verify(driver, system_id, received, extra)
         return figures
+
+    def default_burst(self, driver, system_id, figures, received, extra):
+        """Time a burst through a MUX that allocates the driver's default
+        bandwidth, the system's bandwidth setting left out; return what
+        both peers received"""
+        kbps = default_bandwidth()
+        print(f"default bandwidth: a MUX allocating {kbps} kbps, the "
+            f"driver's default (its 'bandwidth' setting left out)",
+            flush=True)
+        peer = Peer(self.context, driver, None)
+        try:
+            self.in_transaction(set_settings, system_id, peer.settings)
+            figures['default_burst'] = self.burst(
+                driver, system_id, peer, self.args.default_burst,
+                bandwidth=kbps)
+            figures['default_burst']['bandwidth'] = kbps
+        finally:
+            more, more_extra = peer.stop()
+        # The second burst's sequences follow the first's: in order
+        return received + more, {k: extra.get(k, 0) + more_extra.get(k, 0)
+            for k in extra.keys() | more_extra.keys()}
 
     # The dispatcher
 
@@ -325,8 +367,11 @@ class Bench:
             process.start()
         with self.dispatcher(driver, 'steady', system_id, peer) as figures:
             first = self.in_transaction(last_command)
-            start.value = time.time() + 0.5
+            # The clients are ready (their pools loaded, slowly on a busy
+            # machine): only then is the start set, then they go
             barrier.wait(timeout=300)
+            start.value = time.time() + 0.5
+            barrier.wait(timeout=60)
             outcomes = [queue.get(timeout=args.duration + 600)
                 for _ in processes]
             for process in processes:
@@ -370,8 +415,9 @@ class Bench:
 
     # Burst
 
-    def burst(self, driver, system_id, peer):
-        count = self.args.burst
+    def burst(self, driver, system_id, peer, count, bandwidth=None):
+        if bandwidth is None and driver == 'simulcrypt':
+            bandwidth = self.args.mux_bandwidth
         with self.dispatcher(driver, 'burst', system_id, peer) as figures:
             first = self.in_transaction(last_command)
             started = time.time()
@@ -387,7 +433,8 @@ class Bench:
                 })
         figures.update(self.in_transaction(
                 command_states, system_id, first, last))
-        print(f"burst: {enqueued} commands enqueued and committed in "
+        at = f' at {bandwidth} kbps of MUX bandwidth' if bandwidth else ''
+        print(f"burst{at}: {enqueued} commands enqueued and committed in "
             f"{figures['enqueue']:.1f} s; {figures['acked']} acked in "
             f"{figures['seconds']:.1f} s after the commit: "
             f"{figures['rate']:.0f} commands/s")
@@ -449,10 +496,12 @@ class Bench:
 class Peer:
     "A CAS peer of driver running in a process of its own"
 
-    def __init__(self, context, driver):
+    def __init__(self, context, driver, bandwidth=None):
+        """bandwidth: kbps the MUX allocates and the driver requests;
+        None: the driver's default, its setting left out"""
         self.pipe, child = context.Pipe()
         self.process = context.Process(target=serve_peer,
-            args=(driver, child), daemon=True)
+            args=(driver, child, bandwidth), daemon=True)
         self.process.start()
         self.settings, self.credentials, self.address = self.pipe.recv()
         self.pid = self.process.pid
@@ -465,7 +514,7 @@ class Peer:
         return received, extra
 
 
-def serve_peer(driver, pipe):
+def serve_peer(driver, pipe, bandwidth=None):
     if driver == 'http_json':
         from trytond.modules.rsoft_cas.tests.cas_http_server import (
             CasHttpServer,
@@ -475,9 +524,19 @@ def serve_peer(driver, pipe):
                 {'token': TOKEN}, peer.url))
     else:
         from trytond.modules.rsoft_cas.tests.mux_peer import RecordingMux
-        peer = RecordingMux(bandwidth=MUX_BANDWIDTH).start()
-        pipe.send((peer.settings(bandwidth=MUX_BANDWIDTH), {},
-                f'127.0.0.1:{peer.port} ({MUX_BANDWIDTH} kbps)'))
+        if bandwidth is None:
+            peer = RecordingMux(bandwidth=default_bandwidth()).start()
+            settings = peer.settings()
+            # The driver requests its default
+            del settings['bandwidth']
+            address = (f'127.0.0.1:{peer.port} ({peer.bandwidth} kbps, '
+                "the driver's default)")
+        else:
+            peer = RecordingMux(bandwidth=bandwidth).start()
+            settings = peer.settings(bandwidth=bandwidth)
+            address = (f'127.0.0.1:{peer.port} ({bandwidth} kbps requested '
+                'and allocated)')
+        pipe.send((settings, {}, address))
     pipe.recv()
     peer.stop()
     if driver == 'http_json':
@@ -542,6 +601,8 @@ def change_connections(config_file, database, company_id, connections,
                 Connection.resume([connection])
             transaction.commit()
 
+    barrier.wait()
+    # The bench sets the start between the two
     barrier.wait()
     begin = start.value
     end = begin + duration
@@ -664,6 +725,20 @@ def vacuum(database):
             cursor.execute(f'VACUUM ANALYZE "{table}"')
     finally:
         db.put_connection(connection)
+
+
+def default_bandwidth():
+    "The kbps the simulcrypt driver requests when its settings say none"
+    from trytond.modules.rsoft_cas.drivers.simulcrypt import NUMBERS
+    return NUMBERS['bandwidth'][0]
+
+
+def set_settings(system_id, settings):
+    "Point the CAS system at another peer"
+    from trytond.pool import Pool
+    System = Pool().get('rsoft.cas.system')
+    System.write([System(system_id)], {'settings': '\n'.join(
+                f'{k} = {v}' for k, v in settings.items())})
 
 
 def create_system(driver, settings, credentials, batch_size, parallel):
@@ -978,7 +1053,16 @@ def report(args, machine, results):
     print(f'{args.subscribers} subscribers; steady {args.rate:g} changes/s '
         f'for {args.duration:g} s from {args.clients} client processes; '
         f'burst {args.burst}; batch size {args.batch_size}')
+
+    def default(key, text):
+        def value(r):
+            burst = r.get('default_burst')
+            return text(burst[key]) if burst else '-'
+        return value
     rows = [
+        ('MUX bandwidth requested', lambda r: (
+                f'{args.mux_bandwidth} kbps'
+                if r is results.get('simulcrypt') else '-')),
         ('changes/s reached', lambda r: f"{r['steady']['rate']:.1f}"),
         ('  client CPU per change', lambda r: fmt(
             r['steady']['client_cpu'] / max(r['steady']['changes'], 1))),
@@ -1002,6 +1086,11 @@ def report(args, machine, results):
             f"{r['burst'].get('peer_cpu', math.nan):.1f} s"),
         ('                  PostgreSQL', lambda r:
             f"{r['burst'].get('postgres_cpu', math.nan):.1f} s"),
+        ('burst at the default bandwidth', default(
+                'bandwidth', lambda kbps: f'{kbps} kbps')),
+        ('  commands', default('count', str)),
+        ('  drain', default('seconds', lambda s: f'{s:.1f} s')),
+        ('  drain rate', default('rate', lambda r: f'{r:.0f}/s')),
         ('received/twice/out of order', lambda r:
             f"{r['verify']['received']}/{r['verify']['twice']}"
             f"/{r['verify']['out_of_order']}"),
