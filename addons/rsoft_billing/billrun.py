@@ -8,6 +8,7 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.rsoft_catalogue.common import MONEY_DIGITS
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -15,6 +16,7 @@ from trytond.transaction import Transaction
 
 from .common import forget, savepoint
 from .exceptions import BillRunError
+from .profile import BILLING_MODES
 from .schedule import CYCLES
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ STATES = [
 BILLED_STATES = ['active', 'suspended', 'terminated']
 
 
-class BillRun(Workflow, ModelSQL, ModelView):
+class BillRun(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     "Rates and invoices the due accounts of a scope at a date"
     __name__ = 'rsoft.billing.run'
     __string__ = "Bill Run"
@@ -69,6 +71,10 @@ class BillRun(Workflow, ModelSQL, ModelView):
             'required': Eval('scope') == 'cycle',
             'invisible': Eval('scope') != 'cycle',
             })
+    billing_mode = fields.Selection(
+        [(None, "")] + BILLING_MODES, "Billing Mode", states=_states,
+        help="Bill only the accounts of this billing mode; empty bills "
+        "all.")
     state = fields.Selection(
         STATES, "State", required=True, readonly=True, sort=False)
     account_count = fields.Integer(
@@ -93,6 +99,11 @@ class BillRun(Workflow, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._system_fields |= {
+            'state', 'account_count', 'done_count', 'failed_count',
+            'invoice_count', 'amount', 'started_at', 'finished_at', 'errors',
+            'charges',
+            }
         cls._transitions |= {
             ('draft', 'running'),
             ('running', 'running'),
@@ -169,9 +180,54 @@ class BillRun(Workflow, ModelSQL, ModelView):
             where &= subscriber.lco == self.lco.id
         elif self.scope == 'cycle':
             where &= subscriber.billing_cycle == self.cycle
+        if self.billing_mode:
+            where &= subscriber.billing_mode == self.billing_mode
         cursor.execute(*subscriber.select(
                 subscriber.id, where=where, order_by=subscriber.id))
         return [i for i, in cursor]
+
+    @classmethod
+    def bill_prepaid(cls):
+        """Cron: renew the prepaid accounts due today, or expire what their
+        wallet cannot pay"""
+        cls._bill_scheduled('prepaid')
+
+    @classmethod
+    def bill_postpaid(cls):
+        "Cron: invoice the postpaid accounts whose bill day has come"
+        cls._bill_scheduled('postpaid')
+
+    @classmethod
+    def _bill_scheduled(cls, billing_mode):
+        """Start a run of the accounts of billing_mode due today, in each
+        company
+
+        Nothing is started when no account is due or a run of the day is
+        still working: run twice a day, the job bills nothing twice."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Date = pool.get('ir.date')
+        context = Transaction().context
+        companies = ([Company(context['company'])] if context.get('company')
+            else Company.search([]))
+        for company in companies:
+            with Transaction().set_context(company=company.id):
+                today = Date.today()
+                if cls.search([
+                            ('company', '=', company.id),
+                            ('date', '=', today),
+                            ('billing_mode', '=', billing_mode),
+                            ('state', '=', 'running'),
+                            ], limit=1):
+                    continue
+                run = cls(company=company, date=today, scope='all',
+                    billing_mode=billing_mode)
+                if not run.due_accounts():
+                    continue
+                run.save()
+                logger.info("scheduled %s bill run %s of %s",
+                    billing_mode, run.id, today)
+                cls.start([run])
 
     @classmethod
     @ModelView.button

@@ -13,6 +13,7 @@ from trytond.modules.rsoft_catalogue.common import (
     format_date,
     format_rate,
 )
+from trytond.modules.rsoft_catalogue.guard import check_record_rules
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
@@ -145,9 +146,12 @@ class Charge(ModelSQL, ModelView):
 
     @classmethod
     def check_modification(cls, mode, charges, values=None, external=False):
+        if external and mode in {'write', 'delete'}:
+            check_record_rules(cls, charges, mode)
         super().check_modification(
             mode, charges, values=values, external=external)
-        if mode == 'delete' or (mode == 'write' and external):
+        # Only rating makes and invoices charges
+        if mode == 'delete' or (mode in {'create', 'write'} and external):
             raise RatingError(gettext(
                     'rsoft_billing.msg_charge_modify'))
 

@@ -16,6 +16,7 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.rsoft_catalogue.guard import ReportQueryMixin
 from trytond.modules.rsoft_catalogue.sheet import RecordSheet
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -29,7 +30,7 @@ from trytond.wizard import (
 )
 
 from .exceptions import PaymentError
-from .payment import HELD_KINDS, KINDS
+from .payment import HELD_KINDS, KINDS, check_system_record
 
 # The buckets of days past due, earliest first: field name and most days
 AGES = [
@@ -257,7 +258,7 @@ class _CashUpMixin(_ReportAmountsMixin):
         return not sum((r.missing for r in records), Decimal(0))
 
 
-class CashUp(_CashUpMixin, ModelSQL, ModelView):
+class CashUp(_CashUpMixin, ReportQueryMixin, ModelSQL, ModelView):
     "What each collector collected each day, in each mode"
     __name__ = 'rsoft.collection.cash_up'
     __string__ = "Daily Cash-up"
@@ -274,7 +275,8 @@ class CashUp(_CashUpMixin, ModelSQL, ModelView):
         return super()._group_by(payment, method) + [payment.collector]
 
 
-class CashUpLco(_CashUpMixin, ModelSQL, ModelView):
+class CashUpLco(
+        _CashUpMixin, ReportQueryMixin, ModelSQL, ModelView):
     "What the accounts of each LCO paid each day, in each mode"
     __name__ = 'rsoft.collection.cash_up.lco'
     __string__ = "Cash-up by LCO"
@@ -309,7 +311,8 @@ class AgeingContext(ModelView):
         return Transaction().context.get('lco')
 
 
-class Ageing(_ReportAmountsMixin, ModelSQL, ModelView):
+class Ageing(
+        _ReportAmountsMixin, ReportQueryMixin, ModelSQL, ModelView):
     """The unpaid bills of the accounts of each LCO at a day, by days past
     due, and the advances they paid"""
     __name__ = 'rsoft.collection.ageing'
@@ -631,6 +634,7 @@ class Settlement(ModelSQL, ModelView):
             cls, mode, settlements, values=None, external=False):
         super().check_modification(
             mode, settlements, values=values, external=external)
+        check_system_record(cls, external)
         if mode == 'delete':
             for settlement in settlements:
                 if settlement.state == 'done':

@@ -1,5 +1,5 @@
 from trytond.exceptions import UserError
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class BillingProfileError(ValidationError):
@@ -27,4 +27,16 @@ class PaymentError(UserError):
 
 
 class PaymentReversalError(UserError):
+    pass
+
+
+class PaymentPostedError(AccessError):
+    pass
+
+
+class SystemRecordError(AccessError):
+    pass
+
+
+class GatewaySecretError(ValidationError):
     pass

@@ -22,6 +22,7 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin,
+    Index,
     ModelSQL,
     ModelView,
     Unique,
@@ -34,6 +35,9 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.url import http_host
 
+from .exceptions import GatewaySecretError
+from .payment import check_system_record
+
 logger = logging.getLogger(__name__)
 
 RAZORPAY_URL = 'https://api.razorpay.com'
@@ -42,6 +46,12 @@ RAZORPAY_EVENTS = {'payment.captured', 'order.paid'}
 # Razorpay takes a receipt of at most 40 characters
 RECEIPT_SIZE = 40
 SECRET_MASK = 'x' * 10
+# A forged webhook costs its sender nothing: at most this many are logged
+# per gateway in a window, the others are dropped (answered, not stored)
+FORGED_LOG_LIMIT = 100
+FORGED_LOG_WINDOW = dt.timedelta(hours=1)
+# The forged webhooks logged before this are deleted as new ones come
+FORGED_LOG_RETENTION = dt.timedelta(days=30)
 ORDER_STATES = [
     ('created', "Created"),
     ('paid', "Paid"),
@@ -112,7 +122,30 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
     def set_secret(cls, gateways, name, value):
         if value == SECRET_MASK:
             return
-        cls.write(gateways, {f'{name}_value': value or None})
+        # The write that sets the secrets checks them once all are set
+        with Transaction().set_context(_rsoft_gateway_secret=True):
+            cls.write(gateways, {f'{name}_value': value or None})
+
+    @classmethod
+    def validate_fields(cls, gateways, field_names):
+        super().validate_fields(gateways, field_names)
+        if Transaction().context.get('_rsoft_gateway_secret'):
+            return
+        if field_names is None or field_names & {
+                'active', 'key_secret', 'webhook_secret',
+                'key_secret_value', 'webhook_secret_value'}:
+            cls.check_secrets(gateways)
+
+    @classmethod
+    def check_secrets(cls, gateways):
+        "An active gateway takes payments: both its secrets are set"
+        for gateway in gateways:
+            if gateway.active and not (
+                    gateway.key_secret_value
+                    and gateway.webhook_secret_value):
+                raise GatewaySecretError(gettext(
+                        'rsoft_billing.msg_gateway_secrets',
+                        gateway=gateway.rec_name))
 
     def get_webhook_url(self, name):
         if self.id is None or self.id < 0:
@@ -145,11 +178,13 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
             event.payment_id = str(entity['id'])
         except (ValueError, TypeError, KeyError):
             entity = None
-        try:
-            self.client.utility.verify_webhook_signature(
-                body, signature or '', self.webhook_secret_value or '')
-        except SignatureVerificationError:
+        if not self._signed(body, signature):
             event.outcome = 'forged'
+            if not self._log_forged(event.received_at):
+                logger.debug(
+                    "Razorpay webhook with a bad signature for gateway %s "
+                    "dropped: too many in the window", self.id)
+                return event
             logger.warning(
                 "Razorpay webhook with a bad signature for gateway %s",
                 self.id)
@@ -161,6 +196,35 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
                 self._webhook_payment(event, entity)
         event.save()
         return event
+
+    def _signed(self, body, signature):
+        "Tell if body is signed with the webhook secret, which must be set"
+        secret = self.webhook_secret_value
+        if not secret or not signature:
+            return False
+        try:
+            self.client.utility.verify_webhook_signature(
+                body, signature, secret)
+        except SignatureVerificationError:
+            return False
+        return True
+
+    def _log_forged(self, now):
+        """Tell if a forged webhook received at now is logged: it is unless
+        FORGED_LOG_LIMIT are in the window; prune the old ones"""
+        pool = Pool()
+        Event = pool.get('rsoft.payment.gateway.event')
+        domain = [
+            ('gateway', '=', self.id),
+            ('outcome', '=', 'forged'),
+            ]
+        logged = Event.search_count(
+            domain + [('received_at', '>=', now - FORGED_LOG_WINDOW)])
+        if logged >= FORGED_LOG_LIMIT:
+            return False
+        Event.delete(Event.search(
+                domain + [('received_at', '<', now - FORGED_LOG_RETENTION)]))
+        return True
 
     def _webhook_payment(self, event, entity):
         if (event.event_type not in RAZORPAY_EVENTS
@@ -259,6 +323,12 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'created'
+
+    @classmethod
+    def check_modification(cls, mode, orders, values=None, external=False):
+        super().check_modification(
+            mode, orders, values=values, external=external)
+        check_system_record(cls, external)
 
     @property
     def razorpay_amount(self):
@@ -372,8 +442,19 @@ class GatewayEvent(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        t = cls.__table__()
         cls._order.insert(0, ('received_at', 'DESC'))
         cls.__access__.add('gateway')
+        cls._sql_indexes.add(Index(t,
+                (t.gateway, Index.Equality()),
+                (t.outcome, Index.Equality()),
+                (t.received_at, Index.Range())))
+
+    @classmethod
+    def check_modification(cls, mode, events, values=None, external=False):
+        super().check_modification(
+            mode, events, values=values, external=external)
+        check_system_record(cls, external)
 
 
 class PaymentJournal(metaclass=PoolMeta):

@@ -12,12 +12,18 @@ from trytond.model import (
     fields,
 )
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, In
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import PaymentError, PaymentReversalError
+from .exceptions import (
+    PaymentError,
+    PaymentPostedError,
+    PaymentReversalError,
+    SystemRecordError,
+)
 
 KINDS = [
     ('cash', "Cash"),
@@ -57,6 +63,14 @@ STATES = [
 _DRAFT = {
     'readonly': Eval('state') != 'draft',
     }
+
+
+def check_system_record(Model, external):
+    """Refuse a change from outside to a record that only its own actions
+    (buttons, wizards, webhooks) create, change or delete"""
+    if external:
+        raise SystemRecordError(gettext('rsoft_billing.msg_system_record',
+                model=Model.__names__()['model']))
 
 
 class Method(DeactivableMixin, ModelSQL, ModelView):
@@ -131,7 +145,7 @@ class Collector(DeactivableMixin, ModelSQL, ModelView):
         return 'counter'
 
 
-class Payment(Workflow, ModelSQL, ModelView):
+class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     "Money received from a subscriber, acknowledged by a numbered receipt"
     __name__ = 'rsoft.payment'
     __string__ = "Payment"
@@ -267,6 +281,11 @@ class Payment(Workflow, ModelSQL, ModelView):
                     where=t.state.in_(['received', 'deposited'])),
                 })
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._system_fields |= {
+            'number', 'lco', 'origin', 'allocation', 'move', 'deposit_date',
+            'deposit_move', 'cleared_date', 'reversal_date',
+            'reversal_reason', 'reversal_note', 'reversal_move',
+            'fee_invoice', 'state'}
         cls._transitions |= {
             ('draft', 'received'),
             ('draft', 'cleared'),
@@ -375,6 +394,14 @@ class Payment(Workflow, ModelSQL, ModelView):
                 if payment.state != 'draft':
                     raise PaymentError(gettext(
                             'rsoft_billing.msg_payment_delete',
+                            payment=payment.rec_name))
+        elif mode == 'write' and external:
+            # The receipt, its move and the cash-up tell the same amount:
+            # a correction is a reversal
+            for payment in payments:
+                if payment.state != 'draft':
+                    raise PaymentPostedError(gettext(
+                            'rsoft_billing.msg_payment_posted_modify',
                             payment=payment.rec_name))
 
     @classmethod
@@ -898,6 +925,13 @@ class Allocation(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.payment, Index.Equality())))
         cls._order = [('payment', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def check_modification(
+            cls, mode, allocations, values=None, external=False):
+        super().check_modification(
+            mode, allocations, values=values, external=external)
+        check_system_record(cls, external)
 
     def get_currency(self, name):
         return self.payment.currency.id

@@ -9,6 +9,7 @@ from trytond.modules.rsoft_catalogue.common import MONEY_DIGITS
 from trytond.modules.rsoft_wallet.exceptions import InsufficientBalanceError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import without_check_access
 
 from .charge import ONE_TIME_KINDS, Rater
 from .common import savepoint
@@ -97,6 +98,20 @@ class Subscriber(metaclass=PoolMeta):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.next_bill_date, Index.Range())))
+        # Billing computes them: the CAS entitles a prepaid account up to
+        # billed_until, and no end at all when it is empty
+        cls._system_fields |= {
+            'billing_anchor', 'billed_until', 'next_bill_date',
+            'renewal_amount', 'low_balance_date', 'expiry_date'}
+
+    @classmethod
+    def copy(cls, subscribers, default=None):
+        default = default.copy() if default is not None else {}
+        # A copy has never been billed
+        default.setdefault('billing_anchor')
+        default.setdefault('billed_until')
+        default.setdefault('next_bill_date')
+        return super().copy(subscribers, default=default)
 
     @classmethod
     def default_billing_mode(cls):
@@ -361,8 +376,11 @@ class Line(metaclass=PoolMeta):
         by_date = defaultdict(set)
         for line in lines:
             by_date[date or line.start_date].add(line.connection.subscriber)
-        for day, subscribers in by_date.items():
-            Subscriber.mark_due(list(subscribers), day)
+        # The bill date follows the lines the user changed: this runs after
+        # the button, outside its wrapper, where the access checks are on
+        with without_check_access():
+            for day, subscribers in by_date.items():
+                Subscriber.mark_due(list(subscribers), day)
 
 
 class Template(metaclass=PoolMeta):

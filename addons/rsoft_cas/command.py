@@ -8,6 +8,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.rsoft_billing.common import forget
 from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -49,7 +50,7 @@ TARGETS = [
     ]
 
 
-class Command(ModelSQL, ModelView):
+class Command(SystemFieldsMixin, ModelSQL, ModelView):
     "A command for a CAS, kept until the CAS has answered it"
     __name__ = 'rsoft.cas.command'
     __string__ = "CAS Command"
@@ -98,6 +99,13 @@ class Command(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # Only the outbox, its dispatchers and the Retry and Cancel buttons
+        # set a command: the CAS applies what it says, once per key
+        cls._system_fields |= {
+            'system', 'cas_device', 'connection', 'campaign', 'address',
+            'action', 'target', 'group', 'payload', 'key', 'sequence',
+            'priority', 'state', 'attempts', 'next_attempt', 'error',
+            'reply', 'queued_at', 'sent_at', 'done_at'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('key_unique', Unique(t, t.key),

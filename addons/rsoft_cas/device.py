@@ -15,6 +15,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.modules.rsoft_subscriber.subscription import TV_OFFERS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -85,7 +86,7 @@ class Desired:
         self.missing = list(missing)
 
 
-class CasDevice(ModelSQL, ModelView):
+class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
     "What the SMS last commanded a CAS for one card or card-less box"
     __name__ = 'rsoft.cas.device'
     __string__ = "CAS Device"
@@ -124,6 +125,11 @@ class CasDevice(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # The desired state is computed from the SMS, never typed in
+        cls._system_fields |= {
+            'system', 'device', 'address', 'connection', 'products',
+            'paired_with', 'suspended', 'blacklisted', 'expires', 'sequence',
+            'commands'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('address_unique', Unique(t, t.system, t.address),
@@ -423,6 +429,11 @@ class Lot(metaclass=PoolMeta):
         'rsoft.cas.device', 'device', "CAS State", readonly=True)
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._system_fields |= {'cas_devices'}
+
+    @classmethod
     def on_device_events(cls, events):
         pool = Pool()
         CasDevice = pool.get('rsoft.cas.device')
@@ -483,6 +494,7 @@ class Connection(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {'cas_devices'}
         cls._buttons.update({
                 'cas_resend': {
                     'invisible': ~Eval('state').in_(

@@ -3,6 +3,7 @@ import datetime
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -20,7 +21,7 @@ TARGETS = [
     ]
 
 
-class Campaign(Workflow, ModelSQL, ModelView):
+class Campaign(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     "An on-screen message or a fingerprint sent to devices"
     __name__ = 'rsoft.cas.message'
     __string__ = "OSD / Fingerprint"
@@ -98,6 +99,7 @@ class Campaign(Workflow, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {'state', 'sent_date', 'commands'}
         cls._order = [('id', 'DESC')]
         cls._transitions |= {('draft', 'sent')}
         cls._buttons.update({

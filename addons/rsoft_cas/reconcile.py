@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
@@ -22,7 +23,7 @@ def _products(values):
     return sorted((p['id'], p['start'], p['end']) for p in values)
 
 
-class Reconciliation(Workflow, ModelSQL, ModelView):
+class Reconciliation(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     "A comparison of a CAS's devices with the SMS's"
     __name__ = 'rsoft.cas.reconciliation'
     __string__ = "CAS Reconciliation"
@@ -53,6 +54,9 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {
+            'date', 'state', 'checked', 'drifted', 'rate', 'threshold',
+            'resent', 'note', 'drifts'}
         cls._order = [('id', 'DESC')]
         cls._transitions |= {
             ('draft', 'done'), ('draft', 'stopped'), ('draft', 'skipped')}

@@ -4,8 +4,10 @@ import datetime
 from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.transaction import without_check_access
 
 from .drivers.base import Capabilities, driver_names, get_driver
 from .exceptions import MappingError
@@ -25,7 +27,7 @@ def parse_settings(text):
     return settings
 
 
-class System(DeactivableMixin, ModelSQL, ModelView):
+class System(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
     "A conditional access system of the head-end and how to reach it"
     __name__ = 'rsoft.cas.system'
     __string__ = "CAS System"
@@ -101,6 +103,11 @@ class System(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # The dispatchers and health checks keep these; the credentials are
+        # written through their masked field only
+        cls._system_fields |= {
+            'circuit', 'circuit_until', 'failures', 'health', 'health_date',
+            'credential_store'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('code_unique', Unique(t, t.code),
@@ -179,7 +186,8 @@ class System(DeactivableMixin, ModelSQL, ModelView):
         # The mask shown back means "unchanged"
         if value == MASK:
             return
-        cls.write(systems, {'credential_store': value or None})
+        with without_check_access():
+            cls.write(systems, {'credential_store': value or None})
 
     @property
     def limits(self):

@@ -13,6 +13,7 @@ from .common import (
     format_date,
 )
 from .exceptions import BouquetValidationError
+from .guard import SystemFieldsMixin
 
 KINDS = [
     ('broadcaster', "Broadcaster bouquet"),
@@ -21,7 +22,7 @@ KINDS = [
 _RATE = Decimal(1) / 10 ** RATE_DIGITS[1]
 
 
-class Bouquet(DeactivableMixin, ModelSQL, ModelView):
+class Bouquet(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'rsoft.bouquet'
     __string__ = "Bouquet"
     name = fields.Char("Name", required=True)
@@ -81,6 +82,8 @@ class Bouquet(DeactivableMixin, ModelSQL, ModelView):
     def __setup__(cls):
         cls.code.search_unaccented = False
         super().__setup__()
+        # Changed from the operator bouquets, whose checks then run
+        cls._system_fields |= {'parents'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('code_unique', Unique(t, t.code),
@@ -91,6 +94,12 @@ class Bouquet(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_kind(cls):
         return 'dpo'
+
+    @classmethod
+    def copy(cls, bouquets, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('parents')
+        return super().copy(bouquets, default=default)
 
     @fields.depends('kind', 'broadcaster', 'bouquets')
     def on_change_kind(self):

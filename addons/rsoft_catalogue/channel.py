@@ -4,6 +4,7 @@ from trytond.pool import Pool
 
 from .common import MONEY_DIGITS, at_date, dated_amounts, format_date
 from .exceptions import ChannelValidationError
+from .guard import SystemFieldsMixin
 
 GENRES = [
     ('general_entertainment', "General Entertainment"),
@@ -52,7 +53,7 @@ DEFINITIONS = [
     ]
 
 
-class Channel(DeactivableMixin, ModelSQL, ModelView):
+class Channel(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'rsoft.channel'
     __string__ = "Channel"
     lcn = fields.Integer(
@@ -87,12 +88,20 @@ class Channel(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # Changed from the bouquets, whose checks then run
+        cls._system_fields |= {'bouquets'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('lcn_unique', Unique(t, t.lcn),
                 'rsoft_catalogue.msg_channel_lcn_unique'),
             ]
         cls._order.insert(0, ('lcn', 'ASC'))
+
+    @classmethod
+    def copy(cls, channels, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('bouquets')
+        return super().copy(channels, default=default)
 
     @classmethod
     def default_genre(cls):

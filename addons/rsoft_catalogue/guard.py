@@ -7,11 +7,23 @@ code) compute or change; those run without access checks, so only a write
 that comes from outside (`external`, i.e. with access checks on) is
 refused."""
 from trytond.i18n import gettext
-from trytond.transaction import Transaction
+from trytond.pool import Pool
+from trytond.transaction import Transaction, check_access
 
 from .exceptions import SystemFieldError
 
-__all__ = ['SystemFieldsMixin']
+__all__ = ['ReportQueryMixin', 'SystemFieldsMixin', 'check_record_rules']
+
+
+def check_record_rules(Model, records, mode):
+    """Refuse, as an access error, the records the user's rules hide
+
+    Tryton checks the record rules of a write or a delete after
+    check_modification: call this first there, so that a record of another
+    LCO is refused as such, not by a message of the model that names it."""
+    Rule = Pool().get('ir.rule')
+    with check_access():
+        Rule.check(Model.__name__, [r.id for r in records], mode)
 
 
 class SystemFieldsMixin:
@@ -33,6 +45,8 @@ class SystemFieldsMixin:
 
     @classmethod
     def check_modification(cls, mode, records, values=None, external=False):
+        if external and mode in {'write', 'delete'}:
+            check_record_rules(cls, records, mode)
         super().check_modification(
             mode, records, values=values, external=external)
         if external and mode == 'write' and values:
@@ -55,3 +69,18 @@ class SystemFieldsMixin:
         raise SystemFieldError(gettext('rsoft_catalogue.msg_system_field',
                 field=cls._fields[name].string,
                 model=cls.__names__()['model']))
+
+
+class ReportQueryMixin:
+    """A report computed by a query (table_query): read-only over RPC
+
+    Tryton's access rights already deny writing such a model, but its
+    create, write and delete would raise before they are checked; without
+    them in __rpc__ a call is refused with the dispatcher's message."""
+    __slots__ = ()
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        for method in ['create', 'write', 'delete', 'copy']:
+            cls.__rpc__.pop(method, None)

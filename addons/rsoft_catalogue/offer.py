@@ -26,6 +26,7 @@ from .exceptions import (
     OfferValidationError,
     RateValidationError,
 )
+from .guard import SystemFieldsMixin
 
 KINDS = [
     (None, ''),
@@ -55,7 +56,7 @@ TERM_MONTHS = (1, 2, 3, 6, 12)
 _OFFER_LOCKED_FIELDS = {'rsoft_kind', 'channel', 'bouquet'}
 
 
-class Template(Workflow, metaclass=PoolMeta):
+class Template(SystemFieldsMixin, Workflow, metaclass=PoolMeta):
     __name__ = 'product.template'
     _transition_state = 'offer_state'
 
@@ -120,6 +121,7 @@ class Template(Workflow, metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {'offer_state'}
         cls._transitions |= {
             ('draft', 'published'),
             ('published', 'retired'),
@@ -150,6 +152,12 @@ class Template(Workflow, metaclass=PoolMeta):
     @classmethod
     def default_offer_state(cls):
         return 'draft'
+
+    @classmethod
+    def copy(cls, templates, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('offer_state', 'draft')
+        return super().copy(templates, default=default)
 
     @fields.depends(
         'rsoft_kind', 'type', 'cost_price_method', 'default_uom', 'channel',
@@ -352,7 +360,7 @@ class Product(metaclass=PoolMeta):
         return self.template.get_term_price(months=months, date=date)
 
 
-class OfferPrice(Workflow, ModelSQL, ModelView):
+class OfferPrice(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'rsoft.offer.price'
     __string__ = "Offer Price"
     _states = {
@@ -385,6 +393,7 @@ class OfferPrice(Workflow, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {'state'}
         cls.__access__.add('template')
         t = cls.__table__()
         cls._sql_constraints += [

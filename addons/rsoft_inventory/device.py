@@ -3,7 +3,7 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Unique, fields
-from trytond.model.exceptions import AccessError
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
@@ -42,17 +42,9 @@ BLACKLIST_REASONS = [
     ]
 # The states in which a device may serve a subscriber
 SERVICEABLE = {'in_stock', 'allocated', 'installed'}
-# Only the device's own methods change these: a user writing them directly
-# would put a device somewhere no stock move took it, or lift a blacklist
-_TRACKED_FIELDS = {
-    'chip_id', 'mac_address', 'pairing_key', 'device_state',
-    'current_location', 'holder', 'location_date', 'receipt_date',
-    'connection', 'paired_device', 'ownership', 'ownership_line', 'deposit',
-    'lease_end_date', 'fault_note', 'blacklist_reason', 'blacklist_note',
-    }
 
 
-class Lot(metaclass=PoolMeta):
+class Lot(SystemFieldsMixin, metaclass=PoolMeta):
     __name__ = 'stock.lot'
 
     device_kind = fields.Function(
@@ -134,6 +126,16 @@ class Lot(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # Only receipts and the device's actions set these: a user writing
+        # them would put a device somewhere no stock move took it, lift a
+        # blacklist or change the address the CAS knows it by
+        cls._system_fields |= {
+            'number', 'product', 'chip_id', 'mac_address', 'pairing_key',
+            'device_state', 'current_location', 'holder', 'location_date',
+            'receipt_date', 'connection', 'paired_device', 'ownership',
+            'ownership_line', 'deposit', 'lease_end_date', 'fault_note',
+            'blacklist_reason', 'blacklist_note', 'device_events',
+            }
         t = cls.__table__()
         cls._sql_constraints += [
             ('product_number_unique', Unique(t, t.product, t.number),
@@ -191,16 +193,6 @@ class Lot(metaclass=PoolMeta):
                     'depends': ['paired_device'],
                     },
                 })
-
-    @classmethod
-    def check_modification(cls, mode, lots, values=None, external=False):
-        super().check_modification(
-            mode, lots, values=values, external=external)
-        if (mode == 'write' and external
-                and values.keys() & _TRACKED_FIELDS):
-            raise AccessError(gettext(
-                    'rsoft_inventory.msg_device_tracked_fields',
-                    fields=', '.join(sorted(values.keys() & _TRACKED_FIELDS))))
 
     def get_device_kind(self, name):
         return self.product.template.rsoft_device_kind
@@ -518,11 +510,9 @@ class Lot(metaclass=PoolMeta):
         with without_check_access():
             shipment.save()
             Shipment.wait([shipment])
-            Shipment.assign_try([shipment])
-            if Shipment(shipment.id).state != 'assigned':
-                raise TransferError(gettext(
-                        'rsoft_inventory.msg_transfer_unavailable',
-                        shipment=shipment.rec_name))
+            # _check_transfer found every device at the source: stock's
+            # assign_try would only compare each move with every lot there
+            Shipment.assign([shipment])
             Shipment.do([shipment])
         return shipment
 

@@ -1,5 +1,5 @@
 from trytond.exceptions import UserError
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class DeviceError(UserError):
@@ -31,4 +31,8 @@ class ReceiptError(UserError):
 
 
 class FormatError(ValidationError):
+    pass
+
+
+class RecordedError(AccessError):
     pass

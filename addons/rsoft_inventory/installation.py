@@ -5,13 +5,14 @@ from dateutil.relativedelta import relativedelta
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .device import OWNERSHIPS
-from .exceptions import InstallError, SwapError
+from .exceptions import InstallError, RecordedError, SwapError
 
 # The offer kind billing rates for each ownership
 OWNERSHIP_OFFERS = {
@@ -40,6 +41,8 @@ class Connection(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # Installation, swap and removal move the devices and log them
+        cls._system_fields |= {'devices', 'swaps'}
         tv = Eval('kind').in_(list(TV_KINDS))
         cls._buttons.update({
                 'install_devices': {
@@ -344,7 +347,7 @@ class Connection(metaclass=PoolMeta):
         self.check_from_lco_stock(new)
 
 
-class Swap(Workflow, ModelSQL, ModelView):
+class Swap(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     "The replacement of a subscriber's box or card, which may be undone"
     __name__ = 'rsoft.device.swap'
     __string__ = "Device Swap"
@@ -372,6 +375,8 @@ class Swap(Workflow, ModelSQL, ModelView):
         cls._sql_indexes.add(Index(t, (t.connection, Index.Equality())))
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
         cls.__access__.add('connection')
+        cls._system_fields |= {
+            'connection', 'old_device', 'new_device', 'date', 'note', 'state'}
         cls._transitions |= {('done', 'undone')}
         cls._buttons.update({
                 'undo': {
@@ -384,6 +389,14 @@ class Swap(Workflow, ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'done'
+
+    @classmethod
+    def check_modification(cls, mode, swaps, values=None, external=False):
+        super().check_modification(
+            mode, swaps, values=values, external=external)
+        # Only Connection.swap records a swap, with the moves it made
+        if external and mode in {'create', 'delete'}:
+            raise RecordedError(gettext('rsoft_inventory.msg_swap_by_action'))
 
     def get_rec_name(self, name):
         return (f'{self.old_device.rec_name} > {self.new_device.rec_name}'

@@ -1,3 +1,5 @@
+from sql import Null
+
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
@@ -34,6 +36,7 @@ class Partner(metaclass=PoolMeta):
                         'code': p.code,
                         'type': 'storage',
                         'parent': parent,
+                        'rsoft_partner': p.id,
                         } for p in partners])
             for partner, location in zip(partners, locations):
                 partner.stock_location = location
@@ -67,3 +70,33 @@ class Partner(metaclass=PoolMeta):
                 return True
             parent = parent.parent
         return False
+
+
+class Location(metaclass=PoolMeta):
+    __name__ = 'stock.location'
+
+    rsoft_partner = fields.Many2One(
+        'rsoft.partner', "Distribution Partner", readonly=True,
+        ondelete='RESTRICT',
+        help="The partner whose stock the location holds: LCO users see "
+        "only the locations of their own chain.")
+
+    @classmethod
+    def __register__(cls, module_name):
+        pool = Pool()
+        Partner = pool.get('rsoft.partner')
+        cursor = Transaction().connection.cursor()
+        exists = cls.__table_handler__(module_name).column_exist(
+            'rsoft_partner')
+        super().__register__(module_name)
+        if not exists:
+            # Migration: bind the partners' locations created before it
+            location = cls.__table__()
+            partner = Partner.__table__()
+            cursor.execute(*location.update(
+                    [location.rsoft_partner],
+                    [partner.select(partner.id,
+                            where=partner.stock_location == location.id)],
+                    where=location.id.in_(partner.select(
+                            partner.stock_location,
+                            where=partner.stock_location != Null))))

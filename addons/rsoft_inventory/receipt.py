@@ -10,13 +10,14 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .device import STATES as DEVICE_STATES
-from .exceptions import ReceiptError
+from .exceptions import ReceiptError, RecordedError
 from .product import normalize_mac
 
 # The names vendors give the columns, once lower-cased and squeezed
@@ -36,7 +37,7 @@ STATES = [
     ]
 
 
-class Receipt(ModelSQL, ModelView):
+class Receipt(SystemFieldsMixin, ModelSQL, ModelView):
     "Devices received from a vendor, with the file that lists them"
     __name__ = 'rsoft.device.receipt'
     __string__ = "Device Receipt"
@@ -94,6 +95,7 @@ class Receipt(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {'row_count', 'device_count', 'errors', 'state'}
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
         cls._buttons.update({
                 'receive': {
@@ -128,6 +130,12 @@ class Receipt(ModelSQL, ModelView):
     def check_modification(cls, mode, receipts, values=None, external=False):
         super().check_modification(
             mode, receipts, values=values, external=external)
+        if mode == 'write' and external:
+            for receipt in receipts:
+                if receipt.state == 'done':
+                    raise RecordedError(gettext(
+                            'rsoft_inventory.msg_receipt_done_write',
+                            receipt=receipt.rec_name))
         if mode == 'delete':
             for receipt in receipts:
                 if receipt.state == 'done':
@@ -452,6 +460,15 @@ class RefusedRow(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [('row', 'ASC'), ('id', 'ASC')]
         cls.__access__.add('receipt')
+
+    @classmethod
+    def check_modification(cls, mode, rows, values=None, external=False):
+        super().check_modification(
+            mode, rows, values=values, external=external)
+        # The report of a file is the Receive button's, as it found it
+        if external:
+            raise RecordedError(gettext(
+                    'rsoft_inventory.msg_receipt_error_by_action'))
 
 
 class Move(metaclass=PoolMeta):

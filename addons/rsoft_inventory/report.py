@@ -8,6 +8,7 @@ from sql.operators import And
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.rsoft_catalogue.guard import ReportQueryMixin
 from trytond.modules.rsoft_catalogue.sheet import RecordSheet
 from trytond.pool import Pool
 from trytond.transaction import Transaction
@@ -55,7 +56,8 @@ class _DeviceGroupMixin:
         return lot, template, tables
 
 
-class StockPosition(_DeviceGroupMixin, ModelSQL, ModelView):
+class StockPosition(
+        _DeviceGroupMixin, ReportQueryMixin, ModelSQL, ModelView):
     "The devices counted by model, holder and state"
     __name__ = 'rsoft.device.stock_position'
     __string__ = "Device Stock"
@@ -107,7 +109,7 @@ class AgeingContext(ModelView):
         return Date.today()
 
 
-class Ageing(_DeviceGroupMixin, ModelSQL, ModelView):
+class Ageing(_DeviceGroupMixin, ReportQueryMixin, ModelSQL, ModelView):
     "How long the devices in stock have waited at each partner"
     __name__ = 'rsoft.device.ageing'
     __string__ = "Device Stock Ageing"

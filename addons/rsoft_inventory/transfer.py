@@ -3,11 +3,11 @@ import re
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .exceptions import TransferError
+from .exceptions import RecordedError, TransferError
 
 
 class TransferStart(ModelView):
@@ -77,3 +77,20 @@ class Transfer(Wizard):
         action['res_id'] = [shipment.id]
         action['views'].reverse()
         return action, {}
+
+
+class ShipmentInternal(metaclass=PoolMeta):
+    __name__ = 'stock.shipment.internal'
+
+    @classmethod
+    def check_modification(cls, mode, shipments, values=None, external=False):
+        super().check_modification(
+            mode, shipments, values=values, external=external)
+        # A done allocation or take-back is the record of where the
+        # devices went
+        if mode == 'write' and external:
+            for shipment in shipments:
+                if shipment.state == 'done':
+                    raise RecordedError(gettext(
+                            'rsoft_inventory.msg_transfer_done_write',
+                            shipment=shipment.rec_name))

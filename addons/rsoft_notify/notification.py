@@ -1,6 +1,7 @@
 "The outbox and log of the notifications, and the parties' opt-outs"
 import datetime
 import logging
+import mimetypes
 import smtplib
 from collections import defaultdict
 from email.message import EmailMessage
@@ -12,6 +13,7 @@ from jinja2 import TemplateError
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.sendmail import get_smtp_server, send_message
@@ -40,7 +42,7 @@ CONTACT_TYPES = {
     }
 
 
-class Notification(ModelSQL, ModelView):
+class Notification(SystemFieldsMixin, ModelSQL, ModelView):
     "A message to a party: queued, then sent or failed, kept as the log"
     __name__ = 'rsoft.notify.notification'
     __string__ = "Notification"
@@ -89,10 +91,22 @@ class Notification(ModelSQL, ModelView):
         "Provider Reply", readonly=True,
         help="What the SMS gateway or the mail server answered last.")
     sent_at = fields.Timestamp("Sent", readonly=True)
+    attachments = fields.One2Many(
+        'ir.attachment', 'resource', "Attachments", readonly=True,
+        states={'invisible': Eval('channel') != 'email'},
+        help="The files the e-mail carries, e.g. the PDF bill.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # The outbox is the log: what was sent, to whom, and what came of
+        # it are written by the queue alone
+        cls._system_fields |= {
+            'event', 'template', 'channel', 'party', 'recipient', 'language',
+            'subject', 'body', 'sender_id', 'dlt_template_id',
+            'sms_gateway', 'origin', 'state', 'attempts', 'next_attempt',
+            'error', 'reply', 'sent_at', 'attachments',
+            }
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.state, Index.Equality()),
@@ -140,12 +154,13 @@ class Notification(ModelSQL, ModelView):
     @classmethod
     @without_check_access
     def notify(cls, event, party, values, origin=None, email=None,
-            mobile=None):
+            mobile=None, attachments=None):
         """Queue the notifications of the event code for party, rendered
         with values, and return them
 
         email and mobile, when given, are the recipients instead of the
-        party's contact mechanisms. A task of the queue 'notify' sends them
+        party's contact mechanisms; attachments, a list of (file name,
+        data), go with the e-mails. A task of the queue 'notify' sends them
         once the transaction is committed."""
         pool = Pool()
         Event = pool.get('rsoft.notify.event')
@@ -155,19 +170,34 @@ class Notification(ModelSQL, ModelView):
                     'rsoft_notify.msg_event_unknown', event=event))
         event, = events
         return cls.queue(event.templates_for(party), party, values, origin,
-            recipients={'email': email, 'sms': mobile})
+            recipients={'email': email, 'sms': mobile},
+            attachments=attachments)
 
     @classmethod
     @without_check_access
-    def queue(cls, templates, party, values, origin=None, recipients=None):
+    def queue(cls, templates, party, values, origin=None, recipients=None,
+            attachments=None):
         """Queue a notification of each template for party and return them
 
-        recipients maps a channel to its recipient instead of the party's"""
+        recipients maps a channel to its recipient instead of the party's;
+        attachments, a list of (file name, data), go with the e-mails"""
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
         recipients = recipients or {}
         notifications = cls.create([
                 cls._prepare(template, party, values, origin,
                     recipients.get(template.channel))
                 for template in templates])
+        if attachments:
+            Attachment.create([{
+                        'resource': str(notification),
+                        'name': name,
+                        'type': 'data',
+                        'data': data,
+                        }
+                    for notification in notifications
+                    if notification.channel == 'email'
+                    for name, data in attachments])
         queued = [n for n in notifications if n.state == 'queued']
         if queued:
             with Transaction().set_context(queue_name='notify'):
@@ -355,6 +385,12 @@ class Notification(ModelSQL, ModelView):
         msg['Message-ID'] = make_msgid(domain=host())
         msg['Auto-Submitted'] = 'auto-generated'
         msg.set_content(self.body)
+        for attachment in sorted(self.attachments, key=lambda a: a.id):
+            type_, _ = mimetypes.guess_type(attachment.name)
+            maintype, subtype = (
+                type_ or 'application/octet-stream').split('/', 1)
+            msg.add_attachment(bytes(attachment.data), maintype=maintype,
+                subtype=subtype, filename=attachment.name)
         return msg
 
     @classmethod

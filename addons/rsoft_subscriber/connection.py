@@ -3,13 +3,18 @@ from collections import defaultdict
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import LifecycleError
-from .lifecycle import LifecycleMixin
+from .exceptions import (
+    ConnectionAccessError,
+    ConnectionCodeError,
+    LifecycleError,
+)
+from .lifecycle import LIFECYCLE_FIELDS, LifecycleMixin
 
 KINDS = [
     ('primary_tv', "Primary TV"),
@@ -20,7 +25,7 @@ KINDS = [
 TV_KINDS = {'primary_tv', 'second_tv'}
 
 
-class Connection(LifecycleMixin, ModelSQL, ModelView):
+class Connection(SystemFieldsMixin, LifecycleMixin, ModelSQL, ModelView):
     "An installation point of an account: one TV, or one line"
     __name__ = 'rsoft.connection'
     __string__ = "Connection"
@@ -67,6 +72,7 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= LIFECYCLE_FIELDS | {'code', 'number'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('code_unique', Unique(t, t.code),
@@ -118,30 +124,91 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
         vlist = [v.copy() for v in vlist]
-        subscriber_ids = {v['subscriber'] for v in vlist}
-        numbers = cls._last_numbers(subscriber_ids)
+        subscriber_ids = {
+            v['subscriber'] for v in vlist if v.get('subscriber')}
+        cls.check_subscribers_writable(subscriber_ids)
         subscribers = {s.id: s for s in Subscriber.browse(subscriber_ids)}
         for values in vlist:
-            subscriber = subscribers[values['subscriber']]
-            numbers[subscriber.id] += 1
-            values['number'] = numbers[subscriber.id]
-            values['code'] = f'{subscriber.customer_id}-{values["number"]}'
-            values.setdefault(
-                'installation_address',
-                subscriber.installation_address.id
-                if subscriber.installation_address else None)
-        return super().create(vlist)
+            subscriber = subscribers.get(values.get('subscriber'))
+            if subscriber and 'installation_address' not in values:
+                address = subscriber.installation_address
+                values['installation_address'] = (
+                    address.id if address else None)
+        connections = super().create(vlist)
+        cls._number(connections)
+        return connections
+
+    @classmethod
+    def check_subscribers_writable(cls, subscriber_ids):
+        "Refuse a connection to an account the user may not change"
+        pool = Pool()
+        Rule = pool.get('ir.rule')
+        Subscriber = pool.get('rsoft.subscriber')
+        if not Transaction().check_access or not subscriber_ids:
+            return
+        domain = Rule.domain_get(Subscriber.__name__, mode='write')
+        writable = {s.id for s in Subscriber.search([
+                    ('id', 'in', list(subscriber_ids)),
+                    ('active', 'in', [True, False]),
+                    domain,
+                    ])}
+        for subscriber_id in sorted(subscriber_ids - writable):
+            raise ConnectionAccessError(gettext(
+                    'rsoft_subscriber.msg_connection_subscriber_forbidden',
+                    subscriber=subscriber_id))
+
+    @classmethod
+    def _number(cls, connections):
+        "Give each new connection the next number and code of its account"
+        # The number and code are system fields: given after the guard has
+        # seen the caller's values, without the caller's access rights
+        with without_check_access():
+            connections = cls.browse(connections)
+            numbers = cls._last_numbers({c.subscriber.id for c in connections})
+            to_write, codes = [], {}
+            for connection in connections:
+                subscriber = connection.subscriber
+                numbers[subscriber.id] += 1
+                number = numbers[subscriber.id]
+                code = f'{subscriber.customer_id}-{number}'
+                codes[code] = connection
+                to_write.extend(
+                    ([connection], {'number': number, 'code': code}))
+            cls._check_codes_free(codes)
+            if to_write:
+                cls.write(*to_write)
+
+    @classmethod
+    def _check_codes_free(cls, codes):
+        for sub_codes in grouped_slice(
+                list(codes), backend.MAX_QUERY_PARAMS - 1):
+            others = cls.search([('code', 'in', list(sub_codes))], limit=1)
+            if others:
+                other, = others
+                raise ConnectionCodeError(gettext(
+                        'rsoft_subscriber.msg_connection_code_taken',
+                        code=other.code,
+                        subscriber=codes[other.code].subscriber.rec_name))
 
     @classmethod
     def _last_numbers(cls, subscriber_ids):
         numbers = defaultdict(int)
         for sub_ids in grouped_slice(
                 list(subscriber_ids), backend.MAX_QUERY_PARAMS - 1):
-            for connection in cls.search(
-                    [('subscriber', 'in', sub_ids)],
-                    order=[('number', 'ASC')]):
+            for connection in cls.search([
+                        ('subscriber', 'in', sub_ids),
+                        ('number', '!=', None),
+                        ], order=[('number', 'ASC')]):
                 numbers[connection.subscriber.id] = connection.number
         return numbers
+
+    @classmethod
+    def copy(cls, connections, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('state', 'draft')
+        for name in LIFECYCLE_FIELDS | {'code', 'number', 'lines'}:
+            default.setdefault(name)
+        return super().copy(connections, default=default)
 
     def get_channels(self, date=None):
         "Return the channels the active subscriptions entitle at date"
@@ -233,6 +300,11 @@ class Connection(LifecycleMixin, ModelSQL, ModelView):
         cls._enter(drafts, 'active', date, activation_date=date)
         Line.activate([line for c in drafts for line in c.lines
                 if line.state == 'draft'], date)
+
+    @classmethod
+    @ModelView.button_action('rsoft_subscriber.wizard_suspend_connection')
+    def suspend(cls, connections):
+        pass
 
     @classmethod
     @Workflow.transition('suspended')

@@ -2,7 +2,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 KINDS = [
     ('state', "State"),
@@ -46,6 +46,14 @@ class Event(ModelSQL, ModelView):
         if mode in {'write', 'delete'}:
             raise AccessError(gettext(
                     'rsoft_subscriber.msg_event_append_only'))
+
+    @classmethod
+    def create(cls, vlist):
+        # Only record appends events: refused before anything is stored
+        if Transaction().check_access:
+            raise AccessError(gettext(
+                    'rsoft_subscriber.msg_event_append_only'))
+        return super().create(vlist)
 
     @classmethod
     def record(cls, vlist):

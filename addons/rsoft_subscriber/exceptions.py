@@ -1,5 +1,5 @@
 from trytond.exceptions import UserError, UserWarning
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class KYCError(ValidationError):
@@ -19,4 +19,20 @@ class SubscriptionError(UserError):
 
 
 class DeleteError(UserError):
+    pass
+
+
+class ConnectionCodeError(UserError):
+    pass
+
+
+class ConnectionAccessError(AccessError):
+    pass
+
+
+class SubscriptionAccessError(AccessError):
+    pass
+
+
+class PartyAccessError(AccessError):
     pass

@@ -1,11 +1,17 @@
 "Normalisation and validation of the subscriber's KYC data"
+import hashlib
+import hmac
 import re
+import secrets
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from sql import Table
 from stdnum.in_ import aadhaar, epic, pan
 
+from trytond import config
 from trytond.i18n import gettext
+from trytond.transaction import Transaction
 
 from .exceptions import KYCError
 
@@ -19,6 +25,10 @@ ID_PROOF_TYPES = [
     ('ration_card', "Ration Card"),
     ('other', "Other"),
     ]
+AADHAAR_MASK = 'XXXX XXXX '
+# The fallback secret of the Aadhaar hashes lives in a table that is no
+# model: no RPC call, export or report can read it
+_SECRET_TABLE = 'rsoft_subscriber_kyc_secret'
 _PASSPORT = re.compile(r'^[A-Z][0-9]{7}$')
 _GENERIC_ID = re.compile(r'^[A-Z0-9/ -]{4,30}$')
 _MOBILE_TYPES = {
@@ -71,3 +81,55 @@ def normalize_id_proof(kind, value, record=''):
                 number=value, type=dict(ID_PROOF_TYPES)[kind],
                 subscriber=record))
     return compact
+
+
+def check_aadhaar(value, record=''):
+    """Return the 12 digits of Aadhaar number value or raise KYCError:
+    the first not 0 or 1, the last the Verhoeff check digit"""
+    number = aadhaar.compact(value)
+    if not aadhaar.is_valid(number):
+        raise KYCError(gettext(
+                'rsoft_subscriber.msg_invalid_aadhaar',
+                last=number[-4:], subscriber=record))
+    return number
+
+
+def is_masked_aadhaar(value):
+    return bool(value) and value.startswith(AADHAAR_MASK)
+
+
+def aadhaar_values(number):
+    """Return the values that store Aadhaar number: its mask, which keeps
+    the last four digits, and its keyed hash (UIDAI forbids keeping the
+    number in clear)"""
+    number = aadhaar.compact(number)
+    digest = hmac.new(
+        kyc_secret().encode(), number.encode(), hashlib.sha256).hexdigest()
+    return {
+        'id_proof_number': AADHAAR_MASK + number[-4:],
+        'aadhaar_hash': digest,
+        }
+
+
+def kyc_secret():
+    """Return the key of the Aadhaar hashes: [rsoft] kyc_secret of the
+    configuration, else the database's own, generated once"""
+    secret = config.get('rsoft', 'kyc_secret')
+    if secret:
+        return secret
+    cursor = Transaction().connection.cursor()
+    table = Table(_SECRET_TABLE)
+    cursor.execute(*table.select(table.secret, limit=1))
+    row = cursor.fetchone()
+    if row:
+        return row[0]
+    secret = secrets.token_hex(32)
+    cursor.execute(*table.insert([table.secret], [[secret]]))
+    return secret
+
+
+def create_secret_table():
+    cursor = Transaction().connection.cursor()
+    cursor.execute(
+        f'CREATE TABLE IF NOT EXISTS "{_SECRET_TABLE}" '
+        '(secret VARCHAR NOT NULL)')

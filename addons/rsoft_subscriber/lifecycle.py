@@ -3,6 +3,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from .exceptions import DeleteError
 
@@ -22,6 +23,16 @@ SUSPENSION_REASONS = [
     ('piracy', "Suspected piracy"),
     ('other', "Other"),
     ]
+# Set only by the transitions: the guard of system fields refuses them
+LIFECYCLE_FIELDS = {
+    'state', 'activation_date', 'termination_date', 'suspension_reason',
+    'suspension_note'}
+
+
+def check_readable(Model, records):
+    "Refuse as for access the records the user may not even read"
+    if Transaction().check_access:
+        Model.read([r.id for r in records], ['id'])
 
 
 class LifecycleMixin(Workflow):
@@ -137,5 +148,7 @@ class LifecycleMixin(Workflow):
 
     @classmethod
     def delete(cls, records):
+        # Another LCO's record is refused before its history is discussed
+        check_readable(cls, records)
         cls.check_delete(records)
         super().delete(records)

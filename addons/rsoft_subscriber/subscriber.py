@@ -1,3 +1,7 @@
+from collections import defaultdict
+
+from sql import Null
+
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin,
@@ -8,27 +12,34 @@ from trytond.model import (
     Workflow,
     fields,
 )
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.modules.rsoft_catalogue.ncf import CUSTOMER_CLASSES
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import DuplicateWarning, LifecycleError
+from .exceptions import DuplicateWarning, LifecycleError, PartyAccessError
 from .kyc import (
     ID_PROOF_TYPES,
+    aadhaar_values,
+    check_aadhaar,
+    create_secret_table,
+    is_masked_aadhaar,
     normalize_email,
     normalize_id_proof,
     normalize_phone,
 )
-from .lifecycle import SUSPENSION_REASONS, LifecycleMixin
+from .lifecycle import LIFECYCLE_FIELDS, SUSPENSION_REASONS, LifecycleMixin
 
 _READONLY = {
     'readonly': Eval('state').in_(['terminated', 'archived']),
     }
 
 
-class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
+class Subscriber(
+        SystemFieldsMixin, LifecycleMixin, DeactivableMixin, ModelSQL,
+        ModelView):
     "A subscriber account, holding what TRAI Schedule III asks an SMS to keep"
     __name__ = 'rsoft.subscriber'
     __string__ = "Subscriber"
@@ -79,7 +90,12 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
             'required': Eval('id_proof_type', None) != None,  # noqa: E711
             'invisible': Eval('id_proof_type', None) == None,  # noqa: E711
             **_READONLY,
-            })
+            },
+        help="An Aadhaar number is kept masked: only its last four digits.")
+    aadhaar_hash = fields.Char(
+        "Aadhaar Hash", readonly=True,
+        help="The keyed hash of the Aadhaar number, "
+        "to find another account with the same number.")
     parent = fields.Many2One(
         'rsoft.subscriber', "Parent Account", ondelete='RESTRICT',
         domain=[('id', '!=', Eval('id', -1))], states=_READONLY,
@@ -101,6 +117,8 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
     def __setup__(cls):
         cls.customer_id.search_unaccented = False
         super().__setup__()
+        cls._system_fields |= LIFECYCLE_FIELDS | {
+            'customer_id', 'aadhaar_hash', 'active'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('customer_id_unique', Unique(t, t.customer_id),
@@ -109,10 +127,36 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
         cls._sql_indexes.update({
                 Index(t, (t.mobile, Index.Equality())),
                 Index(t, (t.id_proof_number, Index.Equality())),
+                Index(t, (t.aadhaar_hash, Index.Equality())),
                 Index(t, (t.lco, Index.Equality()),
                     (t.state, Index.Equality())),
                 })
         cls._order = [('customer_id', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def __register__(cls, module):
+        create_secret_table()
+        super().__register__(module)
+        cls._migrate_aadhaar()
+
+    @classmethod
+    def _migrate_aadhaar(cls):
+        "Hash then mask the Aadhaar numbers stored in clear"
+        # Raw SQL: a migration runs before the pool is ready for the ORM
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(table.id, table.id_proof_number,
+                where=(table.id_proof_type == 'aadhaar')
+                & (table.id_proof_number != Null)
+                & (table.aadhaar_hash == Null)))
+        for id_, number in cursor.fetchall():
+            if is_masked_aadhaar(number):
+                continue
+            values = aadhaar_values(number)
+            cursor.execute(*table.update(
+                    [table.id_proof_number, table.aadhaar_hash],
+                    [values['id_proof_number'], values['aadhaar_hash']],
+                    where=table.id == id_))
 
     @staticmethod
     def default_company():
@@ -162,30 +206,91 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
             values['landline'] = normalize_phone(values['landline'], country)
         if values.get('email'):
             values['email'] = normalize_email(values['email'])
+        cls._preprocess_aadhaar(values)
         # Last: a refused record must not consume a customer ID
         if mode == 'create' and not values.get('customer_id'):
             values['customer_id'] = config.subscriber_sequence.get()
         return values
 
     @classmethod
+    def _preprocess_aadhaar(cls, values):
+        "Keep of an Aadhaar number only its mask and its keyed hash"
+        if 'id_proof_type' in values and values['id_proof_type'] != 'aadhaar':
+            values['aadhaar_hash'] = None
+        number = values.get('id_proof_number')
+        if 'id_proof_number' in values and not number:
+            values['aadhaar_hash'] = None
+        elif (values.get('id_proof_type') == 'aadhaar'
+                and not is_masked_aadhaar(number)):
+            values.update(aadhaar_values(check_aadhaar(number)))
+
+    @classmethod
+    def check_parties_readable(cls, party_ids):
+        "Refuse to open an account for a party the user may not read"
+        pool = Pool()
+        Party = pool.get('party.party')
+        if not Transaction().check_access or not party_ids:
+            return
+        readable = {p.id for p in Party.search([
+                    ('id', 'in', list(party_ids)),
+                    ('active', 'in', [True, False]),
+                    ])}
+        for party_id in sorted(party_ids - readable):
+            raise PartyAccessError(gettext(
+                    'rsoft_subscriber.msg_party_forbidden', party=party_id))
+
+    @classmethod
+    def create(cls, vlist):
+        # Checked before the account makes the party readable to the user
+        cls.check_parties_readable(
+            {v['party'] for v in vlist if v.get('party')})
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        # preprocess_values sees only the values: give it the type of
+        # the ID proof whose number is written
+        actions = iter(args)
+        args = []
+        for subscribers, values in zip(actions, actions):
+            if values.get('party'):
+                cls.check_parties_readable({values['party']})
+            if 'id_proof_number' in values and 'id_proof_type' not in values:
+                by_type = defaultdict(list)
+                for subscriber in subscribers:
+                    by_type[subscriber.id_proof_type].append(subscriber)
+                for kind, records in by_type.items():
+                    args.extend(
+                        (records, {**values, 'id_proof_type': kind}))
+            else:
+                args.extend((subscribers, values))
+        super().write(*args)
+
+    @classmethod
     def validate_fields(cls, subscribers, field_names):
         super().validate_fields(subscribers, field_names)
         if field_names & {'id_proof_type', 'id_proof_number'}:
             cls.check_id_proofs(subscribers)
-        if field_names & {'mobile', 'id_proof_number'}:
+        if field_names & {'mobile', 'id_proof_number', 'aadhaar_hash'}:
             cls.check_duplicates(subscribers)
 
     @classmethod
     def check_id_proofs(cls, subscribers):
         to_write = []
         for subscriber in subscribers:
-            if subscriber.id_proof_type and subscriber.id_proof_number:
-                number = normalize_id_proof(
-                    subscriber.id_proof_type, subscriber.id_proof_number,
-                    subscriber.rec_name)
-                if number != subscriber.id_proof_number:
-                    to_write.extend(
-                        ([subscriber], {'id_proof_number': number}))
+            kind = subscriber.id_proof_type
+            number = subscriber.id_proof_number
+            if not (kind and number):
+                continue
+            if kind == 'aadhaar':
+                # A number kept under another type, now called Aadhaar
+                if not is_masked_aadhaar(number):
+                    to_write.extend(([subscriber], aadhaar_values(
+                                check_aadhaar(number, subscriber.rec_name))))
+                continue
+            compact = normalize_id_proof(kind, number, subscriber.rec_name)
+            if compact != number:
+                to_write.extend(([subscriber], {'id_proof_number': compact}))
         if to_write:
             cls.write(*to_write)
 
@@ -194,28 +299,39 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
         "Warn, without refusing, of another account with the same mobile or ID"
         pool = Pool()
         Warning = pool.get('res.user.warning')
-        for field in ['mobile', 'id_proof_number']:
-            values = {getattr(s, field) for s in subscribers} - {None, ''}
+        # A masked Aadhaar number is compared by its hash
+        checks = [
+            ('mobile', subscribers, []),
+            ('aadhaar_hash', subscribers, []),
+            ('id_proof_number',
+                [s for s in subscribers if s.id_proof_type != 'aadhaar'],
+                [('id_proof_type', '!=', 'aadhaar')]),
+            ]
+        for field, records, domain in checks:
+            values = {getattr(s, field) for s in records} - {None, ''}
             if not values:
                 continue
             others = cls.search([
                     (field, 'in', list(values)),
                     ('id', 'not in', [s.id for s in subscribers]),
                     ('active', 'in', [True, False]),
+                    *domain,
                     ], limit=1)
             if not others:
                 continue
             other, = others
             subscriber = next(
-                s for s in subscribers
+                s for s in records
                 if getattr(s, field) == getattr(other, field))
             key = Warning.format(f'rsoft_duplicate_{field}', [subscriber])
             if Warning.check(key):
+                value = (other.id_proof_number if field == 'aadhaar_hash'
+                    else getattr(other, field))
                 raise DuplicateWarning(key, gettext(
                         f'rsoft_subscriber.msg_duplicate_{field}',
                         subscriber=subscriber.rec_name,
                         other=other.rec_name,
-                        value=getattr(other, field)))
+                        value=value))
 
     @classmethod
     def copy(cls, subscribers, default=None):
@@ -225,6 +341,14 @@ class Subscriber(LifecycleMixin, DeactivableMixin, ModelSQL, ModelView):
         default.setdefault('events')
         default.setdefault('activation_date')
         default.setdefault('termination_date')
+        default.setdefault('state', 'draft')
+        default.setdefault('suspension_reason')
+        default.setdefault('suspension_note')
+        default.setdefault('active', True)
+        # A copy is another person: its ID proof is given anew
+        default.setdefault('id_proof_type')
+        default.setdefault('id_proof_number')
+        default.setdefault('aadhaar_hash')
         return super().copy(subscribers, default=default)
 
     @classmethod

@@ -2,11 +2,17 @@ import datetime
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 
 from .connection import TV_KINDS
-from .exceptions import DeleteError, SubscriptionError
+from .exceptions import (
+    DeleteError,
+    SubscriptionAccessError,
+    SubscriptionError,
+)
+from .lifecycle import check_readable
 
 STATES = [
     ('draft', "Draft"),
@@ -19,9 +25,11 @@ TERMS = [1, 2, 3, 6, 12]
 TV_OFFERS = {
     'ncf', 'alacarte', 'broadcaster_bouquet', 'base_pack', 'addon_pack',
     'ppv', 'vod', 'dvr'}
+# Once started, a line changes only through its actions
+_LINE_LOCKED_FIELDS = {'connection', 'product', 'term', 'start_date'}
 
 
-class Line(Workflow, ModelSQL, ModelView):
+class Line(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
     "One offer on one connection between two dates: the entitlement ledger"
     __name__ = 'rsoft.subscription.line'
     __string__ = "Subscription Line"
@@ -85,6 +93,7 @@ class Line(Workflow, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._system_fields |= {'state', 'end_date', 'price_version', 'ncf'}
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.connection, Index.Equality()),
@@ -189,7 +198,30 @@ class Line(Workflow, ModelSQL, ModelView):
             }
 
     @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if (external and mode == 'write'
+                and values.keys() & _LINE_LOCKED_FIELDS):
+            for line in lines:
+                if line.state != 'draft':
+                    raise SubscriptionAccessError(gettext(
+                            'rsoft_subscriber.msg_line_modify_started',
+                            line=line.rec_name,
+                            state=line.state_string))
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('state', 'draft')
+        default.setdefault('end_date')
+        default.setdefault('price_version')
+        default.setdefault('ncf', False)
+        return super().copy(lines, default=default)
+
+    @classmethod
     def delete(cls, lines):
+        check_readable(cls, lines)
         for line in lines:
             if line.state != 'draft':
                 raise DeleteError(gettext(

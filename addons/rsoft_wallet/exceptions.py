@@ -20,3 +20,7 @@ class ReversalError(WalletError):
 
 class WalletConfigurationError(WalletError):
     pass
+
+
+class TopUpError(WalletError):
+    pass

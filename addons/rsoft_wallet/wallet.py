@@ -10,6 +10,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, sqlite_apply_types
@@ -20,6 +21,7 @@ from .exceptions import (
     EntryModificationError,
     InsufficientBalanceError,
     ReversalError,
+    TopUpError,
     WalletConfigurationError,
     WalletError,
 )
@@ -39,7 +41,7 @@ def _today(company):
         return Date.today()
 
 
-class Wallet(ModelSQL, ModelView):
+class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
     "A prepaid balance kept as a ledger of entries, each posted in accounting"
     __name__ = 'rsoft.wallet'
     __string__ = "Wallet"
@@ -89,6 +91,11 @@ class Wallet(ModelSQL, ModelView):
             ('subscriber_unique', Unique(t, t.subscriber),
                 'rsoft_wallet.msg_wallet_subscriber_unique'),
             ]
+        # A wallet is opened by the system for an account, and its balance
+        # is the sum of its entries
+        cls._system_fields |= {
+            'subscriber', 'company', 'currency', 'balance', 'low_balance',
+            'entries'}
         cls._buttons.update({
                 'recharge': {
                     'invisible': Eval('id', -1) < 0,
@@ -664,19 +671,35 @@ class TopUp(Wizard):
             ])
     top_up = StateTransition()
 
+    def _records(self):
+        """Return the wallets or subscriber accounts the wizard was opened on
+
+        Its actions are bound to these two models and Wizard.check_access
+        made sure the user may read the records: a wizard opened on any
+        other model is refused."""
+        pool = Pool()
+        model = self.model.__name__ if self.model else None
+        if model not in {'rsoft.wallet', 'rsoft.subscriber'}:
+            raise TopUpError(gettext(
+                    'rsoft_wallet.msg_top_up_model', model=model or ''))
+        Model = pool.get(model)
+        return Model.browse([r.id for r in self.records])
+
     def _wallets(self):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
+        records = self._records()
         if self.model.__name__ == 'rsoft.wallet':
-            return list(self.records)
-        return Wallet.get_wallets(list(self.records))
+            return records
+        return Wallet.get_wallets(records)
 
     def default_start(self, fields):
         pool = Pool()
         Company = pool.get('company.company')
         company = Transaction().context.get('company')
-        if self.records:
-            company = self.records[0].company.id
+        records = self._records()
+        if records:
+            company = records[0].company.id
         defaults = {
             'description': gettext('rsoft_wallet.msg_description_top_up'),
             }
@@ -709,6 +732,11 @@ class Subscriber(metaclass=PoolMeta):
     wallet_currency = fields.Function(fields.Many2One(
             'currency.currency', "Wallet Currency"),
         'get_wallet_balance')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._system_fields |= {'wallets', 'wallet_balance', 'wallet_currency'}
 
     @classmethod
     def get_wallet_balance(cls, subscribers, names):

@@ -8,16 +8,21 @@ from types import SimpleNamespace
 
 from pypdf import PdfReader
 
+from trytond.model.exceptions import AccessError
+from trytond.model.modelview import AccessButtonError
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
-from trytond.modules.rsoft_partner.tests.tools import create_chain
+from trytond.modules.rsoft_partner.tests.tools import (
+    create_chain,
+    create_lco_user,
+)
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 from .tools import create_operator_company
 
@@ -330,3 +335,93 @@ class BillTestCase(FixtureMixin, test_tryton._DBTestCase):
         self.assertEqual(compact_pages, 1)
         self.assertIn("Bill Summary", compact_text)
         self.assertIn(ravi.customer_id, compact_text)
+
+    def read_as_client(self, Model, ids, view_type):
+        "Read the records as the client does for the model's view"
+        view = Model.fields_view_get(view_type=view_type)
+        names = list(view['fields'])
+        names += [f'{n}.rec_name' for n, f in view['fields'].items()
+            if f['type'] in {'many2one', 'reference'}]
+        return Model.read(ids, names)
+
+    @with_transaction()
+    def test_lco_reads_and_prints_own_bills(self):
+        "An LCO user reads and prints the bills of its subscribers only"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Line = pool.get('account.invoice.line')
+        Tax = pool.get('account.invoice.tax')
+        with self.operator():
+            asha, january, february = self.month_of_asha()
+            ravi = create_subscriber(self.lco_b, name="Ravi Kumar")
+            theirs = self.invoice(ravi, D(2026, 2, 1), D(2026, 2, 28), [
+                    ('ncf', "NCF, 200 channels", '130', None),
+                    ])
+            user = create_lco_user('lco_a', self.lco_a)
+            with Transaction().set_user(user.id), check_access():
+                self.assertEqual(
+                    Invoice.search([], order=[('id', 'ASC')]),
+                    [january, february])
+                for view_type in ['tree', 'form']:
+                    self.read_as_client(
+                        Invoice, [february.id], view_type)
+                    self.read_as_client(
+                        Line, [line.id for line in february.lines], view_type)
+                    self.read_as_client(
+                        Tax, [t.id for t in february.taxes], view_type)
+                self.assertEqual(
+                    {line.invoice for line in Line.search([])},
+                    {january, february})
+                self.assertEqual(
+                    {t.invoice for t in Tax.search([])},
+                    {january, february})
+                _, content, _, _ = self.print_bills([february])
+
+                for Model, ids in [
+                        (Invoice, [theirs.id]),
+                        (Line, [line.id for line in theirs.lines]),
+                        (Tax, [t.id for t in theirs.taxes]),
+                        ]:
+                    with self.subTest(model=Model.__name__):
+                        with self.assertRaises(AccessError):
+                            Model.read(ids, ['id'])
+                with self.assertRaises(AccessError):
+                    self.print_bills([theirs])
+                with self.assertRaises(AccessError):
+                    self.print_bills([february, theirs])
+        text, _ = pdf_text(content)
+        self.assertIn(f"Bill Number {february.number}", text)
+        self.assertIn("Amount Due ₹280.24", text)
+
+    @with_transaction()
+    def test_lco_cannot_change_bills(self):
+        "An LCO user neither writes, posts, cancels nor deletes a bill"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Line = pool.get('account.invoice.line')
+        with self.operator():
+            asha = create_subscriber(self.lco_a, name="Asha Patil")
+            posted = self.invoice(asha, D(2026, 1, 1), D(2026, 1, 31), [
+                    ('ncf', "NCF, 200 channels", '130', None),
+                    ])
+            draft, = Invoice.copy([posted])
+            user = create_lco_user('lco_a', self.lco_a)
+            with Transaction().set_user(user.id), check_access():
+                with self.assertRaises(AccessError):
+                    Invoice.write([Invoice(draft.id)],
+                        {'description': "Waived"})
+                with self.assertRaises(AccessError):
+                    Line.write([Line(draft.lines[0].id)],
+                        {'unit_price': Decimal(0)})
+                with self.assertRaises(AccessError):
+                    Invoice.create([{'type': 'out', 'party': asha.party.id}])
+                with self.assertRaises(AccessError):
+                    Invoice.delete([Invoice(draft.id)])
+                for button in ['post', 'validate_invoice', 'cancel']:
+                    with self.subTest(button=button):
+                        with self.assertRaises(
+                                (AccessError, AccessButtonError)):
+                            getattr(Invoice, button)([Invoice(draft.id)])
+            self.assertEqual(Invoice(draft.id).state, 'draft')
+            self.assertEqual(Invoice(posted.id).state, 'posted')
+            self.assertEqual(Invoice(draft.id).description, None)

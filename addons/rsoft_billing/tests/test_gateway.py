@@ -7,12 +7,15 @@ as in production, and the database is dropped with the test case."""
 import datetime
 import json
 from decimal import Decimal
+from unittest.mock import patch
 from urllib.parse import quote
 
 import stripe
 
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
+from trytond.modules.rsoft_billing import gateway as gateway_module
+from trytond.modules.rsoft_billing.exceptions import GatewaySecretError
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response
@@ -139,7 +142,8 @@ class GatewayTestCase(test_tryton._DBTestCase):
                         }])
             return {
                 'company': company.id, 'lco': op.lco_a.id, 'gold': gold.id,
-                'gateway': gateway.id, 'stripe_journal': stripe_journal.id,
+                'gateway': gateway.id, 'razorpay_method': razorpay_method.id,
+                'stripe_journal': stripe_journal.id,
                 'stripe_identifier': stripe_account.webhook_identifier,
                 }
 
@@ -436,6 +440,140 @@ class GatewayTestCase(test_tryton._DBTestCase):
                         f'/{DB_NAME}/rsoft_billing/razorpay/{gateway.id}'
                         '/webhook')))
         run(read)
+
+    def new_gateway(self, name, **values):
+        "Return the id of a new gateway of the local Razorpay"
+        def create():
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            gateway, = Gateway.create([{
+                        'name': name, 'company': self.ids['company'],
+                        'key_id': KEY_ID, 'key_secret': KEY_SECRET,
+                        'webhook_secret': WEBHOOK_SECRET,
+                        'api_url': self.razorpay.url,
+                        'method': self.ids['razorpay_method'],
+                        **values}])
+            return gateway.id
+        return run(create)
+
+    def test_gateway_active_needs_secrets(self):
+        "A gateway is made active only with its key and webhook secrets"
+        def write(gateway, values):
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            Gateway.write([Gateway(gateway)], values)
+
+        def read(gateway):
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            gateway = Gateway(gateway)
+            return (gateway.active, gateway.key_secret_value,
+                gateway.webhook_secret_value)
+
+        for secrets in [
+                {'key_secret': None, 'webhook_secret': None},
+                {'webhook_secret': ''},
+                {'key_secret': None}]:
+            with self.assertRaises(GatewaySecretError) as cm:
+                self.new_gateway("Without secrets", **secrets)
+            self.assertIn("without its key secret and its webhook secret",
+                cm.exception.message)
+
+        gateway = self.new_gateway(
+            "Being set up", active=False, key_secret=None,
+            webhook_secret=None)
+        with self.assertRaises(GatewaySecretError):
+            run(write, gateway, {'active': True})
+        with self.assertRaises(GatewaySecretError):
+            run(write, gateway, {'active': True, 'key_secret': KEY_SECRET})
+        self.assertEqual(run(read, gateway), (False, None, None))
+
+        run(write, gateway, {
+                'active': True, 'key_secret': KEY_SECRET,
+                'webhook_secret': WEBHOOK_SECRET})
+        self.assertEqual(
+            run(read, gateway), (True, KEY_SECRET, WEBHOOK_SECRET))
+        with self.assertRaises(GatewaySecretError):
+            run(write, gateway, {'webhook_secret': ''})
+        self.assertEqual(
+            run(read, gateway), (True, KEY_SECRET, WEBHOOK_SECRET))
+
+    def test_razorpay_empty_secret_refused(self):
+        "A gateway without webhook secret accepts no webhook at all"
+        gateway = self.new_gateway("Old Razorpay")
+
+        def clear_secret():
+            # As a gateway saved before its secrets were required
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            table = Gateway.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update(
+                    [table.webhook_secret_value], [None],
+                    where=table.id == gateway))
+        run(clear_secret)
+
+        def create_order(subscriber):
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            Order = pool.get('rsoft.payment.gateway.order')
+            Subscriber = pool.get('rsoft.subscriber')
+            return Order.create_order(
+                Gateway(gateway), Subscriber(subscriber), '354.00'
+                ).razorpay_order_id
+        subscriber = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        razorpay_id = run(create_order, subscriber)
+        payment = self.razorpay.capture(razorpay_id)
+        for secret in ['', None]:
+            body, headers = self.razorpay.webhook(
+                'payment.captured', payment, '')
+            if secret is None:
+                del headers['X-Razorpay-Signature']
+
+            response = self.post_razorpay(body, headers, gateway=gateway)
+
+            self.assertEqual(response.status_code, 400)
+        self.assertEqual(self.state(subscriber), ([], balance))
+        self.assertEqual(self.events(payment['id']), [
+                ('payment.captured', False, 'forged'),
+                ('payment.captured', False, 'forged'),
+                ])
+
+    def test_razorpay_forged_flood_bounded(self):
+        "A flood of forged webhooks leaves a bounded log; old ones pruned"
+        gateway = self.new_gateway("Flooded Razorpay")
+        now = datetime.datetime.now()
+
+        def log_old():
+            pool = Pool()
+            Event = pool.get('rsoft.payment.gateway.event')
+            Event.create([{
+                        'gateway': gateway, 'outcome': 'forged',
+                        'signature_valid': False, 'body': '{}',
+                        'received_at': now - datetime.timedelta(days=40),
+                        }])
+
+        def logged():
+            pool = Pool()
+            Event = pool.get('rsoft.payment.gateway.event')
+            return [(e.outcome, e.received_at > now - datetime.timedelta(
+                            hours=1))
+                for e in Event.search([('gateway', '=', gateway)])]
+        run(log_old)
+        self.assertEqual(run(logged), [('forged', False)])
+
+        with patch.object(gateway_module, 'FORGED_LOG_LIMIT', 3):
+            for n in range(10):
+                payment = {
+                    'id': f'pay_Forged{n:08d}', 'order_id': 'order_None',
+                    'amount': 100, 'currency': 'INR', 'status': 'captured'}
+                body, headers = self.razorpay.webhook(
+                    'payment.captured', payment, 'not-the-secret')
+                response = self.post_razorpay(body, headers, gateway=gateway)
+                self.assertEqual(response.status_code, 400)
+
+        self.assertEqual(run(logged), [('forged', True)] * 3)
 
     def stripe_payment(self, subscriber, amount):
         """Return the id of a Stripe payment of amount for subscriber,

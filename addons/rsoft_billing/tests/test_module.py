@@ -400,7 +400,8 @@ class BillingTestCase(BillingOperator, CompanyTestMixin, ModuleTestCase):
                     'date_to', 'amount', 'description']}
             with self.assertRaises(UserError) as cm:
                 Charge.delete([charge])
-            self.assertIn("cannot be changed or deleted", cm.exception.message)
+            self.assertIn(
+                "cannot be created, changed or deleted", cm.exception.message)
             # Last: on PostgreSQL the refused INSERT aborts the transaction
             with self.assertRaises(UserError) as cm:
                 Charge.create([{**values,

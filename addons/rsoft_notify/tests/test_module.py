@@ -3,7 +3,7 @@ import json
 from decimal import Decimal
 
 import trytond.config as config
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.rsoft_notify.exceptions import (
     GatewayValidationError,
     TemplateValidationError,
@@ -24,7 +24,8 @@ RECEIPT_SAMPLE = {
 class NotifyTestCase(ModuleTestCase):
     "Test the notifications: templates, outbox, e-mail and SMS"
     module = 'rsoft_notify'
-    extras = ['rsoft_catalogue']
+    # The LCO link and its views come with the partner network
+    extras = ['rsoft_subscriber']
 
     def gateway(self, url, **values):
         Gateway = Pool().get('rsoft.notify.sms.gateway')
@@ -173,6 +174,70 @@ class NotifyTestCase(ModuleTestCase):
                     'entity_id': ENTITY_ID,
                     })
             self.assertEqual(request.basic_auth, ('rsoft', SECRET))
+
+    @with_transaction()
+    def test_email_attachment(self):
+        "A file given to the notification goes with the e-mail, not the SMS"
+        Notification = Pool().get('rsoft.notify.notification')
+        pdf = b'%PDF-1.4 bill of March'
+        with MailServer() as mail, SmsGatewayServer() as sms:
+            self.gateway(sms.url)
+            self.event()
+            notifications = {n.channel: n for n in Notification.notify(
+                    'payment_receipt', self.party(), {
+                        'receipt': 'RCP/0042', 'amount': Decimal('236.00'),
+                        'date': datetime.date(2026, 3, 2)},
+                    attachments=[('BILL-0042.pdf', pdf)])}
+            email, text = notifications['email'], notifications['sms']
+            self.assertEqual(
+                [a.name for a in email.attachments], ['BILL-0042.pdf'])
+            self.assertEqual(text.attachments, ())
+
+            Notification.send([email, text])
+
+            self.assertEqual((email.state, text.state), ('sent', 'sent'))
+            (_, message), = mail.messages
+            attachment, = message.iter_attachments()
+            self.assertEqual(attachment.get_filename(), 'BILL-0042.pdf')
+            self.assertEqual(attachment.get_content_type(), 'application/pdf')
+            self.assertEqual(attachment.get_content(), pdf)
+            self.assertEqual(
+                message.get_body(('plain',)).get_content().replace(
+                    '\r\n', '\n').strip(),
+                email.body)
+
+    @with_transaction()
+    def test_log_written_by_the_queue_only(self):
+        """A back-office user cannot rewrite the outcome or the text of a
+        message; the buttons still work for him"""
+        pool = Pool()
+        Notification = pool.get('rsoft.notify.notification')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        clerk, = User.create([{
+                    'login': 'clerk', 'name': "Clerk",
+                    'groups': [('add', [
+                                ModelData.get_id('rsoft_catalogue',
+                                    'group_paytv'),
+                                ModelData.get_id('rsoft_catalogue',
+                                    'group_paytv_admin')])],
+                    }])
+        self.event()
+        email = self.notify(self.party(mobile=None))['email']
+        transaction = Transaction()
+        with transaction.set_user(clerk.id), \
+                transaction.set_context(_check_access=True):
+            for values in [{'state': 'sent'}, {'attempts': 0},
+                    {'reply': "250 OK"}, {'sent_at': datetime.datetime.now()},
+                    {'body': "Nothing is due"},
+                    {'recipient': 'someone@example.com'}]:
+                with self.subTest(values=values):
+                    with self.assertRaises(AccessError):
+                        Notification.write([Notification(email.id)], values)
+            Notification.cancel([Notification(email.id)])
+        email = Notification(email.id)
+        self.assertEqual((email.state, email.body), ('cancelled',
+                "Dear Meera Iyer,\nwe received Rs 236.00 on 02/03/2026."))
 
     @with_transaction()
     def test_gateway_down_retries_then_fails(self):

@@ -64,7 +64,7 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(first.mobile, '+919812345678')
             self.assertEqual(first.landline, '+912025431234')
             self.assertEqual(first.email, 'Asha.Patil@example.in')
-            self.assertEqual(first.id_proof_number, '234567890124')
+            self.assertEqual(first.id_proof_number, 'XXXX XXXX 0124')
             connection, = first.connections
             self.assertEqual(connection.code, f'{first.customer_id}-1')
             self.assertEqual(connection.installation_address,

@@ -11,4 +11,10 @@ model of the pool without one. Each value is one of:
 """
 
 DECISIONS = {
+    'rsoft.wallet': ('lco', 'subscriber.lco'),
+    'rsoft.wallet.entry': ('lco', 'wallet.subscriber.lco'),
+    'rsoft.wallet.configuration': (
+        'none', "The MSO's accounts and journal of the wallets"),
+    'rsoft.wallet.configuration.account': (
+        'none', "The MSO's accounts and journal of the wallets"),
     }

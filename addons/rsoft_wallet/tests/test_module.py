@@ -8,6 +8,7 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
+from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
 from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_partner.tests.tools import (
     create_chain,
@@ -18,6 +19,7 @@ from trytond.modules.rsoft_wallet.exceptions import (
     EntryModificationError,
     InsufficientBalanceError,
     ReversalError,
+    TopUpError,
     WalletError,
 )
 from trytond.pool import Pool
@@ -28,6 +30,25 @@ from .tools import setup_wallet_accounting
 
 D = datetime.date
 TODAY = D(2026, 3, 1)
+SYSTEM_FIELD = r'is set by the system: it cannot be written directly'
+
+
+def create_clerk(login, company):
+    "Return a back-office user of every Pay-TV group but the LCOs'"
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    groups = [ModelData.get_id(*g) for g in [
+            ('rsoft_catalogue', 'group_paytv'),
+            ('rsoft_catalogue', 'group_paytv_admin'),
+            ]]
+    user, = User.create([{
+                'login': login, 'name': login,
+                'groups': [('add', groups)],
+                'companies': [('add', [company.id])],
+                'company': company.id,
+                }])
+    return user
 
 
 class Network:
@@ -418,6 +439,164 @@ class WalletTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
                 # Only the Pay-TV administrators reverse
                 with self.assertRaises(AccessButtonError):
                     Entry.reverse([Entry(mine.id)])
+
+
+    def counts(self):
+        "Return the number of wallets, entries and moves"
+        pool = Pool()
+        return tuple(pool.get(m).search([], count=True) for m in [
+                'rsoft.wallet', 'rsoft.wallet.entry', 'account.move'])
+
+    def run_top_up(self, user, model, ids, amount=Decimal('100.00')):
+        "Run the top-up wizard as user over RPC on the records of model"
+        pool = Pool()
+        TopUp = pool.get('rsoft.wallet.top_up', type='wizard')
+        context = {
+            'active_model': model, 'active_id': ids[0], 'active_ids': ids,
+            }
+        with Transaction().set_user(user.id), \
+                Transaction().set_context(context):
+            session_id, _, _ = TopUp.create()
+            TopUp.execute(session_id, {}, 'start')
+            TopUp.execute(session_id, {
+                    'start': {
+                        'amount': amount, 'date': TODAY,
+                        'description': "Cash",
+                        },
+                    }, 'top_up')
+
+    @with_transaction()
+    def test_top_up_wizard(self):
+        "An LCO user tops up its subscriber's wallet with the wizard"
+        pool = Pool()
+        Wallet = pool.get('rsoft.wallet')
+        with self.fixture() as net:
+            user = create_lco_user('lco_a', net.lco_a)
+            self.run_top_up(user, 'rsoft.subscriber', [net.asha.id])
+            self.run_top_up(user, 'rsoft.wallet', [net.wallet.id])
+            self.assertEqual(
+                Wallet(net.wallet.id).balance, Decimal('200.00'))
+
+    @with_transaction()
+    def test_top_up_wizard_foreign_model(self):
+        "The top-up wizard refuses the records of any other model"
+        pool = Pool()
+        Company = pool.get('company.company')
+        with self.fixture() as net:
+            user = create_lco_user('lco_a', net.lco_a)
+            before = self.counts()
+            # A record the LCO may read, and whose id is a subscriber's
+            with self.assertRaisesRegex(AccessError,
+                    'rsoft.wallet.top_up.*company.company'):
+                self.run_top_up(user, 'company.company', [net.ravi.id])
+            self.assertEqual(self.counts(), before)
+
+            # Even where Tryton's check is skipped, as for the root user
+            TopUp = pool.get('rsoft.wallet.top_up', type='wizard')
+            with Transaction().set_user(0), Transaction().set_context(
+                    active_model='company.company',
+                    active_id=net.company.id,
+                    active_ids=[net.company.id]):
+                session_id, _, _ = TopUp.create()
+                wizard = TopUp(session_id)
+                with self.assertRaisesRegex(TopUpError,
+                        'not a record of "company.company"'):
+                    wizard.transition_top_up()
+            self.assertEqual(self.counts(), before)
+            self.assertTrue(Company.search([]))
+
+    @with_transaction()
+    def test_top_up_wizard_other_lco(self):
+        "The top-up wizard refuses another LCO's subscriber and wallet"
+        with self.fixture() as net:
+            user = create_lco_user('lco_a', net.lco_a)
+            before = self.counts()
+            for model, record in [
+                    ('rsoft.subscriber', net.ravi),
+                    ('rsoft.wallet', net.other),
+                    ]:
+                with self.subTest(model=model):
+                    with self.assertRaises(AccessError):
+                        self.run_top_up(user, model, [record.id])
+                    with self.assertRaises(AccessError):
+                        self.run_top_up(
+                            user, model, [net.asha.id, record.id])
+            self.assertEqual(self.counts(), before)
+
+    @with_transaction()
+    def test_wallet_system_fields(self):
+        "Nobody opens, moves or deletes a wallet nor makes entries over RPC"
+        pool = Pool()
+        Wallet = pool.get('rsoft.wallet')
+        Entry = pool.get('rsoft.wallet.entry')
+        Subscriber = pool.get('rsoft.subscriber')
+        with self.fixture() as net:
+            entry, = Wallet.top_up([(net.wallet, Decimal('500.00'), TODAY)])
+            asha = create_subscriber(
+                net.lco_a, name="Asha Two", mobile='+919822099999')
+            users = [
+                create_lco_user('lco_a', net.lco_a),
+                create_clerk('clerk', net.company),
+                ]
+            before = self.counts()
+            for user in users:
+                with self.subTest(user=user.login), \
+                        Transaction().set_user(user.id), check_access():
+                    with self.assertRaises(AccessError):
+                        Wallet.create([{
+                                    'subscriber': asha.id,
+                                    'threshold': Decimal(0),
+                                    }])
+                    with self.assertRaises(AccessError):
+                        Wallet.write([Wallet(net.wallet.id)],
+                            {'subscriber': asha.id})
+                    with self.assertRaises(AccessError):
+                        Wallet.delete([Wallet(net.wallet.id)])
+                    with self.assertRaisesRegex(SystemFieldError,
+                            '"Wallet" of Subscriber ' + SYSTEM_FIELD):
+                        Subscriber.write([Subscriber(asha.id)], {
+                                'wallets': [('create', [{
+                                                'threshold': Decimal(0),
+                                                }])],
+                                })
+                    with self.assertRaises(AccessError):
+                        Entry.create([{
+                                    'wallet': net.wallet.id, 'date': TODAY,
+                                    'kind': 'top_up', 'description': "Forged",
+                                    'amount': Decimal('1000.00'),
+                                    'move': entry.move.id,
+                                    }])
+                    with self.assertRaises(AccessError):
+                        Entry.write([Entry(entry.id)],
+                            {'balance': Decimal('5000.00')})
+                    with self.assertRaises(AccessError):
+                        Entry.delete([Entry(entry.id)])
+            self.assertEqual(self.counts(), before)
+            self.assertEqual(Wallet(net.wallet.id).subscriber, net.asha)
+            self.assertEqual(Entry(entry.id).balance, Decimal('500.00'))
+
+    @with_transaction()
+    def test_wallet_system_fields_clerk(self):
+        "A clerk sets the threshold, but not the account nor the company"
+        pool = Pool()
+        Wallet = pool.get('rsoft.wallet')
+        with self.fixture() as net:
+            clerk = create_clerk('clerk', net.company)
+            with Transaction().set_user(clerk.id), check_access():
+                Wallet.write([Wallet(net.wallet.id)],
+                    {'threshold': Decimal('50.00')})
+                for name, value in [
+                        ('subscriber', net.ravi.id),
+                        ('currency', net.company.currency.id),
+                        ]:
+                    with self.subTest(field=name):
+                        with self.assertRaisesRegex(
+                                SystemFieldError, SYSTEM_FIELD):
+                            Wallet.write([Wallet(net.wallet.id)],
+                                {name: value})
+            wallet = Wallet(net.wallet.id)
+            self.assertEqual(wallet.threshold, Decimal('50.00'))
+            self.assertEqual(wallet.subscriber, net.asha)
 
 
 del ModuleTestCase
