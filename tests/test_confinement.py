@@ -461,6 +461,46 @@ class ConfinementTestCase(unittest.TestCase):
                         f"{n} {kind}" for kind, n in
                         sorted(self.attacks.items()))]))
 
+    def test_own_views(self):
+        """LCO A's login reads its own records with the fields of every list
+        and form, as the web client does: a field pointing at a record it
+        may not read fails the whole read ("#ERROR" in every cell)"""
+        context = self.lco_context()
+        failures, checked = [], 0
+        for name, (_, (kind, path)) in sorted(self.decisions.items()):
+            if kind != 'lco':
+                continue
+            with rolled_back(self.operator['user'], context):
+                pool = Pool()
+                try:
+                    Model = pool.get(name)
+                except KeyError:
+                    continue
+                if not exposed(Model):
+                    continue
+                with as_root():
+                    records = Model.search(
+                        [(path, 'in', self.operator['subtree_a'])]
+                        + _any_active(Model), order=[('id', 'DESC')],
+                        limit=5)
+                if not records:
+                    continue
+                ids = [r.id for r in records]
+                for view_type in ['tree', 'form']:
+                    checked += 1
+                    try:
+                        view = rpc(Model, 'fields_view_get', None,
+                            view_type, context=context)
+                        rpc(Model, 'read', ids, _client_names(view),
+                            context=context)
+                    except Exception as exception:
+                        failures.append(
+                            f"{name} {view_type}: {_error(exception)}")
+        self.assertTrue(checked, "no view of LCO A's records read")
+        self.assertFalse(failures, _report(
+                f"Views of {self.operator['lco_a']}'s own records",
+                failures))
+
     def _attack(self, pool, Model, id_, context):
         ActionWizard = pool.get('ir.action.wizard')
         ActionReport = pool.get('ir.action.report')
@@ -510,6 +550,16 @@ class ConfinementTestCase(unittest.TestCase):
             if _snapshot(Model, id_, field) != before:
                 yield f"{label}: changed LCO B's record {id_}"
                 break
+
+
+def _client_names(view):
+    "The field names the web client reads for a view"
+    names = []
+    for name, field in view['fields'].items():
+        names.append(name)
+        if field['type'] in {'many2one', 'one2one', 'reference'}:
+            names.append(f'{name}.rec_name')
+    return names
 
 
 def _run_wizard(pool, wiz_name, action_id, model, id_, context):
