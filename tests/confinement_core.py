@@ -1,22 +1,6 @@
 """What an LCO login may see of the core Tryton models no module owns
-
-tests/test_confinement.py reads DECISIONS of every module and fails for a
-model of the pool without one. Each value is one of:
-  ('none', why)      the LCO group has no read access at all, or the model
-                     is not exposed to the clients (no ModelView: read only
-                     through the fields of another model, whose access
-                     rights and rules then apply)
-  ('lco', path)      confined by record rules to the LCO's subtree; path
-                     leads from the record to an rsoft.partner (usable as
-                     a search domain: [(path, 'in', partner_ids)])
-  ('global', why)    reviewed reference data that holds no LCO's records
-  ('user', why)      confined to the logged-in user by Tryton's own rules
-  ('resource', why)  confined by Tryton to the access of the record it is
-                     attached to (ir.attachment, ir.note, ...): the test
-                     checks what is attached to LCO B's records
-The record rules of this file's 'lco' models and the access rights behind
-its 'none' are in addons/rsoft_partner/access_core.xml.
-"""
+(the kinds of decision: tests/test_confinement.py); the rules behind them
+are in addons/rsoft_partner/access_core.xml"""
 
 _CLIENT = "metadata the client reads to show its views, menus and actions"
 _ACL = "access rights and rules, readable by the client: no records"

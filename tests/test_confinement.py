@@ -1,11 +1,17 @@
 """No LCO login can reach another LCO's records (issue 15)
 
 Every model of the pool has a recorded decision (addons/*/tests/
-confinement*.py and tests/confinement_core.py): no access for an LCO,
-confined by record rules to the LCO's subtree, reviewed global data,
-confined to the user or to the record it is attached to. A generated
-operator with LCOs under two JVs is built once (and kept in DB_CACHE,
-keyed on the sources of the modules and of the generator); LCO A's login,
+confinement*.py and tests/confinement_core.py), a value of DECISIONS:
+  ('none', why)      an LCO login sees none of its records
+  ('lco', path)      confined by record rules to the LCO's subtree; path
+                     leads from the record to an rsoft.partner (usable as
+                     a search domain: [(path, 'in', partner_ids)])
+  ('global', why)    reviewed reference data that holds no LCO's records
+  ('user', why)      confined to the logged-in user by Tryton's own rules
+  ('resource', why)  attached to a record and confined by its access
+A generated operator with LCOs under two JVs is built once (and kept in
+DB_CACHE, keyed on the sources of the modules and of the generator); LCO
+A's login,
 bound to A with the groups of a demo LCO login, then goes through the
 whole pool and attacks LCO B's records by id the way the JSON-RPC
 dispatcher calls the server: every failure is collected and reported in

@@ -6,7 +6,10 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.rsoft_billing.common import savepoint
 from trytond.modules.rsoft_billing.exceptions import RatingError
 from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
-from trytond.modules.rsoft_partner.tests.tools import create_lco_user
+from trytond.modules.rsoft_catalogue.tests.tools import create_clerk
+from trytond.modules.rsoft_partner.tests.tools import (
+    create_lco_user,
+)
 from trytond.modules.rsoft_subscriber.tests.tools import (
     create_subscriber,
     subscribe,
@@ -23,25 +26,12 @@ SYSTEM_FIELD = (
     r'"%s" of Subscriber is set by the system: '
     r'it cannot be written directly')
 CHARGE_MODIFY = r'Charges are made by rating only'
+CLERK_GROUPS = [
+    ('rsoft_catalogue', 'group_paytv'),
+    ('rsoft_catalogue', 'group_paytv_admin'),
+    ('rsoft_billing', 'group_collection'),
+    ]
 
-
-def create_clerk(login, company):
-    "Return a back-office user of the Pay-TV groups who is not the admin"
-    pool = Pool()
-    User = pool.get('res.user')
-    ModelData = pool.get('ir.model.data')
-    groups = [ModelData.get_id(*g) for g in [
-            ('rsoft_catalogue', 'group_paytv'),
-            ('rsoft_catalogue', 'group_paytv_admin'),
-            ('rsoft_billing', 'group_collection'),
-            ]]
-    user, = User.create([{
-                'login': login, 'name': login,
-                'groups': [('add', groups)],
-                'companies': [('add', [company.id])],
-                'company': company.id,
-                }])
-    return user
 
 
 class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
@@ -64,7 +54,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
     def users(self, op):
         return [
             create_lco_user('lco_a', op.lco_a),
-            create_clerk('clerk', op.company),
+            create_clerk('clerk', op.company, *CLERK_GROUPS),
             ]
 
     @with_transaction()
@@ -194,7 +184,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         with self.fixture() as (op, _):
             subscriber = self.billed(op)
             charge = Charge.search([('subscriber', '=', subscriber.id)])[0]
-            clerk = create_clerk('clerk', op.company)
+            clerk = create_clerk('clerk', op.company, *CLERK_GROUPS)
             Access.create([{
                         'model': 'rsoft.billing.charge',
                         'group': ModelData.get_id(

@@ -11,6 +11,7 @@ from trytond.modules.rsoft_billing.exceptions import (
     SystemRecordError,
 )
 from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
+from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
 from trytond.modules.rsoft_partner.tests.tools import create_lco_user
 from trytond.pool import Pool
 from trytond.tests import test_tryton
@@ -43,27 +44,11 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
 
     def users(self, op):
         "Return an LCO login of LCO A and a back-office clerk"
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        clerk, = User.create([{
-                    'login': 'clerk', 'name': "Collections Clerk",
-                    'groups': [('add', [
-                                ModelData.get_id('rsoft_catalogue',
-                                    'group_paytv'),
-                                ModelData.get_id('rsoft_billing',
-                                    'group_collection'),
-                                ])],
-                    'companies': [('add', [op.company.id])],
-                    'company': op.company.id,
-                    }])
+        clerk = create_clerk('clerk', op.company,
+            ('rsoft_catalogue', 'group_paytv'),
+            ('rsoft_billing', 'group_collection'))
         return [create_lco_user('lco-a', op.lco_a), clerk]
 
-    @contextmanager
-    def rpc(self, user):
-        "Act as user calls through RPC: with access checks"
-        with Transaction().set_user(user.id), check_access():
-            yield
 
     @with_transaction()
     def test_received_payment_immutable(self):
@@ -87,14 +72,14 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
             for user in self.users(op):
                 for name, value in changes:
                     with self.subTest(user=user.login, field=name):
-                        with self.rpc(user), \
+                        with rpc_as(user), \
                                 self.assertRaises(PaymentPostedError) as cm:
                             Payment.write([Payment(payment.id)], {
                                     name: value})
                         self.assertEqual(cm.exception.message, message)
-                with self.rpc(user), self.assertRaises(SystemFieldError):
+                with rpc_as(user), self.assertRaises(SystemFieldError):
                     Payment.write([Payment(payment.id)], {'state': 'draft'})
-                with self.rpc(user), self.assertRaises(AccessError):
+                with rpc_as(user), self.assertRaises(AccessError):
                     Payment.delete([Payment(payment.id)])
 
             self.assertEqual(Payment.read([payment.id], [
@@ -125,10 +110,10 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
                         ('state', 'cleared'), ('number', 'RCT99999999'),
                         ('lco', op.lco_b.id)]:
                     with self.subTest(user=user.login, field=name):
-                        with self.rpc(user), \
+                        with rpc_as(user), \
                                 self.assertRaises(SystemFieldError):
                             Payment.create([{**values, name: value}])
-                with self.rpc(user):
+                with rpc_as(user):
                     draft, = Payment.create([values])
                     Payment.write([draft], {'amount': Decimal('150')})
                     with self.assertRaises(SystemFieldError):
@@ -147,7 +132,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         Reverse = pool.get('rsoft.payment.reverse', type='wizard')
         with self.set_up() as (op, pay, payment):
             lco, clerk = self.users(op)
-            with self.rpc(lco):
+            with rpc_as(lco):
                 Payment.deposit([Payment(payment.id)])
                 Payment.clear([Payment(payment.id)])
             self.assertEqual(Payment(payment.id).state, 'cleared')
@@ -237,12 +222,12 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
                 for record, values, copied in records:
                     Model = record.__class__
                     with self.subTest(user=user.login, model=Model.__name__):
-                        with self.rpc(user), \
+                        with rpc_as(user), \
                                 self.assertRaises(AccessError) as cm:
                             Model.write([Model(record.id)], values)
-                        with self.rpc(user), self.assertRaises(AccessError):
+                        with rpc_as(user), self.assertRaises(AccessError):
                             Model.delete([Model(record.id)])
-                        with self.rpc(user), self.assertRaises(AccessError):
+                        with rpc_as(user), self.assertRaises(AccessError):
                             Model.copy([Model(record.id)], default=copied)
                         if user == tinkerer:
                             self.assertIsInstance(
@@ -274,7 +259,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
             names = list(view['fields'])
             names += [f'{n}.rec_name' for n, f in view['fields'].items()
                 if f['type'] == 'many2one']
-            with self.rpc(lco):
+            with rpc_as(lco):
                 collectors = Collector.search([])
                 rows = Collector.read([c.id for c in collectors], names)
                 with self.assertRaises(AccessError):
@@ -300,7 +285,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
             lco_a, _ = self.users(op)
             lco_b = create_lco_user('lco-b', op.lco_b)
             for user, count in [(lco_a, 1), (lco_b, 0)]:
-                with self.subTest(user=user.login), self.rpc(user):
+                with self.subTest(user=user.login), rpc_as(user):
                     self.assertEqual(Payment.search_count([]), count)
                     self.assertEqual(Allocation.search_count([]), count)
                     self.assertEqual(Order.search_count([]), count)
@@ -309,7 +294,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
                             Model.search([])
 
             # The order's form shows no gateway, whose credentials it hides
-            with self.rpc(lco_a):
+            with rpc_as(lco_a):
                 view = Order.fields_view_get(view_type='form')
                 self.assertNotIn('gateway', view['fields'])
                 order, = Order.search([])

@@ -5,8 +5,10 @@ from unittest.mock import patch
 
 from trytond.model.exceptions import AccessButtonError, AccessError
 from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
-from trytond.modules.rsoft_inventory.tests.tools import create_clerk, rpc_as
-from trytond.modules.rsoft_partner.tests.tools import create_lco_user
+from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
+from trytond.modules.rsoft_partner.tests.tools import (
+    create_lco_user,
+)
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction

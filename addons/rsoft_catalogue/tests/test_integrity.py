@@ -1,16 +1,16 @@
 """The state of offers and price versions and the reverse links of the
 bouquets change only through their actions (issue 15)"""
 import datetime
-from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
+from trytond.modules.rsoft_catalogue.tests.tools import rpc_as
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
-from trytond.transaction import Transaction, check_access
+from trytond.transaction import Transaction
 
 D = datetime.date
 
@@ -33,10 +33,6 @@ class IntegrityTestCase(test_tryton._DBTestCase):
                     ('catalogue', 'group_paytv_admin'),
                     ('clerk', 'group_paytv')]])
 
-    @contextmanager
-    def rpc(self, user):
-        with Transaction().set_user(user.id), check_access():
-            yield
 
     def create_catalogue(self):
         "Return a draft NCF offer with a draft price, a channel and a pack"
@@ -89,7 +85,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
         other, = Bouquet.create([{
                     'name': "Mix", 'code': 'MIX', 'kind': 'dpo'}])
         manager, clerk = self.users()
-        with self.rpc(manager):
+        with rpc_as(manager):
             for Model, record, name, value in [
                     (Template, template, 'offer_state', 'published'),
                     (OfferPrice, version, 'state', 'published'),
@@ -103,11 +99,11 @@ class IntegrityTestCase(test_tryton._DBTestCase):
                             'start_date': D(2026, 2, 1),
                             'price': Decimal('100'),
                             'state': 'published'}])
-        with self.rpc(clerk):
+        with rpc_as(clerk):
             with self.assertRaises(AccessError):
                 Template.write([Template(template.id)],
                     {'offer_state': 'published'})
-        with self.rpc(manager):
+        with rpc_as(manager):
             OfferPrice.publish([OfferPrice(version.id)])
             Template.publish([Template(template.id)])
             Bouquet.write([Bouquet(other.id)],

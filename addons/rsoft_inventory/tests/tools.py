@@ -1,9 +1,7 @@
 "Device models, vendor files and stock for the inventory tests"
-from contextlib import contextmanager
 
 from trytond.modules.rsoft_subscriber.tests.tools import create_offer
 from trytond.pool import Pool
-from trytond.transaction import Transaction
 
 LOT_REQUIRED = ['supplier', 'customer', 'lost_found', 'storage']
 
@@ -83,25 +81,3 @@ def create_rental_offers():
         create_offer("STB Lease", 'stb_lease', '30'))
 
 
-def create_clerk(login, company, *groups):
-    "Return a back-office user of groups, (module, id) pairs, not admin"
-    pool = Pool()
-    User = pool.get('res.user')
-    ModelData = pool.get('ir.model.data')
-    user, = User.create([{
-                'login': login, 'name': login,
-                'groups': [('add', [
-                            ModelData.get_id(*g) for g in groups])],
-                'companies': [('add', [company.id])],
-                'company': company.id,
-                }])
-    return user
-
-
-@contextmanager
-def rpc_as(user):
-    "Act as user does over JSON-RPC: with access checks"
-    transaction = Transaction()
-    with transaction.set_user(user.id), \
-            transaction.set_context(_check_access=True):
-        yield

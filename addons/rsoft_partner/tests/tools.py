@@ -53,3 +53,4 @@ def create_lco_user(login, partner):
                 'company': partner.company.id,
                 }])
     return user
+

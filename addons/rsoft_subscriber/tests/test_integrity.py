@@ -8,6 +8,7 @@ from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
+from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
 from trytond.modules.rsoft_partner.tests.tools import create_lco_user
 from trytond.modules.rsoft_subscriber.exceptions import (
     ConnectionAccessError,
@@ -21,7 +22,7 @@ from trytond.modules.rsoft_subscriber.kyc import aadhaar_values
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
-from trytond.transaction import Transaction, check_access
+from trytond.transaction import Transaction
 
 from .tools import create_operator, create_subscriber
 
@@ -54,24 +55,9 @@ class IntegrityTestCase(test_tryton._DBTestCase):
 
     def users(self, op):
         "Return an LCO login of LCO A and a back-office clerk"
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        clerk, = User.create([{
-                    'login': 'clerk', 'name': "Front Desk Clerk",
-                    'groups': [('add', [
-                                ModelData.get_id(
-                                    'rsoft_catalogue', 'group_paytv')])],
-                    'companies': [('add', [op.company.id])],
-                    'company': op.company.id,
-                    }])
+        clerk = create_clerk('clerk', op.company)
         return [create_lco_user('lco-a', op.lco_a), clerk]
 
-    @contextmanager
-    def rpc(self, user):
-        "Act as user with access checks on, as a JSON-RPC call does"
-        with Transaction().set_user(user.id), check_access():
-            yield
 
     def assert_refused(self, Model, record, values):
         "Each value written over RPC is refused and changes nothing"
@@ -97,7 +83,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
             subscriber = self.active(op, op.lco_a)
             lco_user, clerk = self.users(op)
             for user in [lco_user, clerk]:
-                with self.subTest(user=user.login), self.rpc(user):
+                with self.subTest(user=user.login), rpc_as(user):
                     self.assert_refused(Subscriber, subscriber, {
                             'customer_id': 'C0000001',
                             'state': 'terminated',
@@ -114,7 +100,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
                             create_subscriber(op.lco_a, **values)
                     Subscriber.write([Subscriber(subscriber.id)],
                         {'contract_number': 'CAF-1'})
-            with self.rpc(lco_user):
+            with rpc_as(lco_user):
                 Subscriber.terminate([Subscriber(subscriber.id)])
             subscriber = Subscriber(subscriber.id)
             self.assertEqual(subscriber.state, 'terminated')
@@ -130,7 +116,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
             connection, = subscriber.connections
             lco_user, clerk = self.users(op)
             for user in [lco_user, clerk]:
-                with self.subTest(user=user.login), self.rpc(user):
+                with self.subTest(user=user.login), rpc_as(user):
                     self.assert_refused(Connection, connection, {
                             'code': 'X-1',
                             'number': 7,
@@ -144,7 +130,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
                         Connection.create([{
                                     'subscriber': subscriber.id,
                                     'code': 'X-1'}])
-            with self.rpc(lco_user):
+            with rpc_as(lco_user):
                 second, = Connection.create([{
                             'subscriber': subscriber.id,
                             'kind': 'second_tv'}])
@@ -165,7 +151,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
             line, = [li for li in connection.lines if not li.ncf]
             lco_user, clerk = self.users(op)
             for user in [lco_user, clerk]:
-                with self.subTest(user=user.login), self.rpc(user):
+                with self.subTest(user=user.login), rpc_as(user):
                     self.assert_refused(Line, line, {
                             'state': 'ended',
                             'end_date': D(2026, 3, 5),
@@ -190,7 +176,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
                         Line.create([{'connection': connection.id,
                                     'product': op.sports.id,
                                     'state': 'active'}])
-            with self.rpc(lco_user):
+            with rpc_as(lco_user):
                 draft, = Line.create([{'connection': connection.id,
                             'product': op.sports.id}])
                 Line.write([draft], {'term': 3})
@@ -211,7 +197,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
             action = event.action
             count = Event.search_count([])
             for user in self.users(op):
-                with self.subTest(user=user.login), self.rpc(user):
+                with self.subTest(user=user.login), rpc_as(user):
                     with self.assertRaises(AccessError):
                         Event.create([{'subscriber': subscriber.id,
                                     'kind': 'state', 'action': 'forged',
@@ -232,7 +218,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
             theirs = create_subscriber(op.lco_b)
             lco_user, _ = self.users(op)
             count = Connection.search_count([])
-            with self.rpc(lco_user):
+            with rpc_as(lco_user):
                 with self.assertRaises(ConnectionAccessError) as cm:
                     Connection.create([{'subscriber': theirs.id}])
             self.assertEqual(cm.exception.message, gettext(
@@ -328,7 +314,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
             Subscriber.write([theirs], {'active': False})
             company_party = op.company.party
             lco_user, _ = self.users(op)
-            with self.rpc(lco_user):
+            with rpc_as(lco_user):
                 parties = Party.search([])
                 self.assertIn(mine.party, parties)
                 self.assertIn(company_party, parties)

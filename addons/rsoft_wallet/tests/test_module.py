@@ -10,6 +10,7 @@ from trytond.modules.company.tests import (
 )
 from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
 from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
+from trytond.modules.rsoft_catalogue.tests.tools import create_clerk
 from trytond.modules.rsoft_partner.tests.tools import (
     create_chain,
     create_lco_user,
@@ -31,24 +32,10 @@ from .tools import setup_wallet_accounting
 D = datetime.date
 TODAY = D(2026, 3, 1)
 SYSTEM_FIELD = r'is set by the system: it cannot be written directly'
-
-
-def create_clerk(login, company):
-    "Return a back-office user of every Pay-TV group but the LCOs'"
-    pool = Pool()
-    User = pool.get('res.user')
-    ModelData = pool.get('ir.model.data')
-    groups = [ModelData.get_id(*g) for g in [
-            ('rsoft_catalogue', 'group_paytv'),
-            ('rsoft_catalogue', 'group_paytv_admin'),
-            ]]
-    user, = User.create([{
-                'login': login, 'name': login,
-                'groups': [('add', groups)],
-                'companies': [('add', [company.id])],
-                'company': company.id,
-                }])
-    return user
+CLERK_GROUPS = [
+    ('rsoft_catalogue', 'group_paytv'),
+    ('rsoft_catalogue', 'group_paytv_admin'),
+    ]
 
 
 class Network:
@@ -536,7 +523,7 @@ class WalletTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
                 net.lco_a, name="Asha Two", mobile='+919822099999')
             users = [
                 create_lco_user('lco_a', net.lco_a),
-                create_clerk('clerk', net.company),
+                create_clerk('clerk', net.company, *CLERK_GROUPS),
                 ]
             before = self.counts()
             for user in users:
@@ -581,7 +568,7 @@ class WalletTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         with self.fixture() as net:
-            clerk = create_clerk('clerk', net.company)
+            clerk = create_clerk('clerk', net.company, *CLERK_GROUPS)
             with Transaction().set_user(clerk.id), check_access():
                 Wallet.write([Wallet(net.wallet.id)],
                     {'threshold': Decimal('50.00')})
