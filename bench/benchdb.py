@@ -1,5 +1,6 @@
 "The database of a benchmark: created afresh, its modules activated"
 import os
+import platform
 import subprocess
 import sys
 
@@ -26,3 +27,28 @@ def create_database(config, args, module):
     subprocess.run([admin, '-c', config, '-d', args.database,
             '-u', module, '--activate-dependencies'],
         env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def describe_machine():
+    "Return the figures of the machine and of PostgreSQL a bench reports"
+    from trytond.transaction import Transaction
+    cursor = Transaction().connection.cursor()
+    cursor.execute('SHOW server_version')
+    version, = cursor.fetchone()
+    model = platform.processor() or platform.machine()
+    memory = ''
+    try:
+        with open('/proc/cpuinfo') as fd:
+            for line in fd:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+        with open('/proc/meminfo') as fd:
+            kib = int(fd.readline().split()[1])
+            memory = f'{kib / 2 ** 20:.1f} GiB'
+    except OSError:
+        pass
+    return {
+        'CPUs': os.cpu_count(), 'model': model, 'RAM': memory,
+        'Python': platform.python_version(), 'PostgreSQL': version,
+        }

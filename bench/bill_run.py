@@ -33,14 +33,13 @@ fails."""
 import argparse
 import collections
 import os
-import platform
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchdb import create_database
+from benchdb import create_database, describe_machine
 from sql.aggregate import Count, Sum
 
 FAILURES = []
@@ -346,28 +345,6 @@ def wait_idle(sid, timeout=120):
         time.sleep(1)
     return time.monotonic() - started
 
-
-def describe_machine():
-    from trytond.transaction import Transaction
-    cursor = Transaction().connection.cursor()
-    cursor.execute('SHOW server_version')
-    version, = cursor.fetchone()
-    model = platform.processor() or platform.machine()
-    memory = ''
-    try:
-        with open('/proc/cpuinfo') as fd:
-            for line in fd:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-        with open('/proc/meminfo') as fd:
-            memory = f'{int(fd.readline().split()[1]) / 2 ** 20:.1f} GiB'
-    except OSError:
-        pass
-    return {
-        'CPUs': os.cpu_count(), 'model': model, 'RAM': memory,
-        'Python': platform.python_version(), 'PostgreSQL': version,
-        }
 
 
 def company():

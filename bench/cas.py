@@ -44,7 +44,6 @@ import datetime
 import math
 import multiprocessing
 import os
-import platform
 import pstats
 import signal
 import subprocess
@@ -52,7 +51,7 @@ import sys
 import tempfile
 import time
 
-from benchdb import create_database
+from benchdb import create_database, describe_machine
 
 FAILURES = []
 DRIVERS = ['simulcrypt', 'http_json']
@@ -651,29 +650,6 @@ def company():
     return (Company.search([], limit=1)[0].id,
         Subscriber.search_count([('active', 'in', [True, False])]))
 
-
-def describe_machine():
-    from trytond.transaction import Transaction
-    cursor = Transaction().connection.cursor()
-    cursor.execute('SHOW server_version')
-    version, = cursor.fetchone()
-    model = platform.processor() or platform.machine()
-    memory = ''
-    try:
-        with open('/proc/cpuinfo') as fd:
-            for line in fd:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-        with open('/proc/meminfo') as fd:
-            kib = int(fd.readline().split()[1])
-            memory = f'{kib / 2 ** 20:.1f} GiB'
-    except OSError:
-        pass
-    return {
-        'CPUs': os.cpu_count(), 'model': model, 'RAM': memory,
-        'Python': platform.python_version(), 'PostgreSQL': version,
-        }
 
 
 def remove_bench_systems():
