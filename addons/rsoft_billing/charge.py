@@ -18,6 +18,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .exceptions import RatingError
+from .pricing import Pricer
 from .schedule import Schedule, days
 
 KINDS = [
@@ -44,6 +45,9 @@ SECTION_OF_KIND = {
     }
 # The box stays at the customer's while the connection is suspended
 HARDWARE_KINDS = {'stb_rental', 'stb_lease'}
+# The states of the lines rating looks at: a cancelled line never ran,
+# what it was charged is credited
+RATED_STATES = {'active', 'ended', 'cancelled'}
 _DAY = datetime.timedelta(days=1)
 
 
@@ -96,6 +100,11 @@ class Charge(ModelSQL, ModelView):
         'rsoft.offer.price', "Price Version", readonly=True,
         ondelete='RESTRICT',
         help="The dated price that produced the charge.")
+    price_list_line = fields.Many2One(
+        'product.price_list.line', "Price List Line", readonly=True,
+        ondelete='RESTRICT',
+        help="The dated line of the LCO's or territory's price list that "
+        "set the price, if any.")
     ncf_rule = fields.Many2One(
         'rsoft.ncf.rule', "NCF Rule", readonly=True, ondelete='RESTRICT',
         help="The NCF rule that produced the charge.")
@@ -176,6 +185,7 @@ class Rater:
         self._ncf_rules = {}
         self._ncf_figures_cache = {}
         self._campaigns = None
+        self.pricer = Pricer()
 
     def rate(self, subscribers, save=True):
         """Create the charges due on subscribers and return them, or
@@ -183,7 +193,7 @@ class Rater:
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
         lines = [line for s in subscribers for c in s.connections
-            for line in c.lines if line.state in {'active', 'ended'}]
+            for line in c.lines if line.state in RATED_STATES]
         charged = self._charged(lines)
         suspended = self._suspended({line.connection for line in lines})
         vlist = []
@@ -191,7 +201,7 @@ class Rater:
             horizon = self.horizon(subscriber)
             for connection in subscriber.connections:
                 for line in connection.lines:
-                    if line.state not in {'active', 'ended'}:
+                    if line.state not in RATED_STATES:
                         continue
                     vlist.extend(self.rate_line(
                             subscriber, line, horizon,
@@ -217,9 +227,36 @@ class Rater:
             return subscriber.schedule
         return Schedule(line.start_date, line.term)
 
+    @staticmethod
+    def last_day(line):
+        "Return the last day line runs, None when it runs on"
+        if line.state == 'cancelled':
+            return line.start_date - _DAY
+        return line.end_date
+
+    def line_horizon(self, subscriber, line, schedule, horizon):
+        """Return the last day to charge line by the account's horizon
+
+        A line not aligned on the account follows its own periods and is
+        charged once for each: prepaid, for every period of its own that
+        starts by the horizon; postpaid, for every one ended by it. An
+        ended line is charged up to its last day."""
+        last = self.last_day(line)
+        if last and last <= horizon:
+            return last
+        if subscriber.billing_mode == 'prepaid':
+            end = schedule.period(horizon)[1]
+        else:
+            end = schedule.period(horizon + _DAY)[0] - _DAY
+        return min(last, end) if last else end
+
     def rate_line(self, subscriber, line, horizon, charged, suspended):
         "Yield the values of line's charges up to horizon"
         template = line.product.template
+        if line.state == 'cancelled':
+            yield from self._credits(subscriber, line,
+                self.schedule(subscriber, line), charged, [])
+            return
         if template.rsoft_kind in ONE_TIME_KINDS:
             if (line.start_date <= horizon
                     and (not self.start or line.start_date >= self.start)
@@ -236,7 +273,7 @@ class Rater:
         start = max(line.start_date, last + _DAY) if last else line.start_date
         if self.start:
             start = max(start, self.start)
-        end = min(line.end_date or horizon, horizon)
+        end = self.line_horizon(subscriber, line, schedule, horizon)
         for window in schedule.windows(start, end):
             values = self._recurring(
                 subscriber, line, schedule, window, suspended)
@@ -251,9 +288,10 @@ class Rater:
         if line.ncf:
             amount, text, rule = self._ncf_amount(
                 line, schedule, segments, period_start, period_end)
-            price, version, campaign = None, None, None
+            price, version, list_line, campaign = None, None, None, None
         else:
-            price, version = self.period_price(line, schedule.months)
+            price, version, list_line = self.period_price(
+                subscriber, line, schedule.months, period_start)
             campaign = self.campaign(subscriber, line, period_start)
             if campaign:
                 price = self.currency.round(
@@ -264,6 +302,11 @@ class Rater:
             text, rule = None, None
         values = self._values(subscriber, line, 'recurring', window,
             segments, amount, price, version, rule, text)
+        if values and list_line:
+            values['price_list_line'] = list_line.id
+            values['description'] += gettext(
+                'rsoft_billing.msg_price_list_part',
+                price_list=list_line.price_list.rec_name)
         if values and campaign:
             values['campaign'] = campaign.id
             values['description'] += gettext(
@@ -283,45 +326,59 @@ class Rater:
             key=lambda c: c.discount, default=None)
 
     def _credits(self, subscriber, line, schedule, charged, suspended):
-        "Yield a credit for each period charged beyond what was used"
+        """Yield a credit for each period charged beyond what was used
+
+        A period is credited once, when the line has ended before the end
+        of what was charged or the period is over; never more than was
+        charged for it. A cancelled line never ran: all it was charged,
+        one-time charges included, is credited."""
+        last = self.last_day(line)
         for (period_start, period_end, kind), charge in charged.items():
-            if kind != 'recurring' or (
-                    (period_start, period_end, 'credit') in charged):
+            if (kind == 'credit'
+                    or (kind == 'one_time' and line.state != 'cancelled')
+                    or (period_start, period_end, 'credit') in charged):
                 continue
-            ended = line.end_date and line.end_date < charge['date_to']
+            ended = last is not None and last < charge['date_to']
             if not ended and period_end >= self.date:
                 # The period runs: its suspensions are not known yet
                 continue
-            used_to = min(charge['date_to'], line.end_date or period_end)
-            window = (charge['date_from'], used_to, period_start, period_end)
-            used = self._recurring(
-                subscriber, line, schedule, window, suspended)
-            credit = (used['amount'] if used else 0) - charge['amount']
-            if credit < 0:
-                unused_from = (
-                    used_to + _DAY if ended else charge['date_from'])
-                values = self._values(subscriber, line, 'credit',
-                    (unused_from, charge['date_to'], period_start,
-                        period_end),
-                    [], credit, charge['period_price'],
-                    charge['price_version'], charge['ncf_rule'],
-                    None)
-                values['description'] = gettext(
-                    'rsoft_billing.msg_credit_description',
-                    offer=line.product.rec_name,
-                    start=format_date(period_start),
-                    end=format_date(period_end),
-                    charged=format_amount(charge['amount']),
-                    used=format_amount(charge['amount'] + credit),
-                    amount=format_amount(credit))
-                yield values
+            used_to = min(charge['date_to'],
+                last if last is not None else period_end)
+            used = Decimal(0)
+            if used_to >= charge['date_from']:
+                window = (charge['date_from'], used_to, period_start,
+                    period_end)
+                values = self._recurring(
+                    subscriber, line, schedule, window, suspended)
+                used = values['amount'] if values else Decimal(0)
+            credit = max(used - charge['amount'], -charge['amount'])
+            if credit >= 0:
+                continue
+            unused_from = max(used_to + _DAY, charge['date_from']) if (
+                ended) else charge['date_from']
+            values = self._values(subscriber, line, 'credit',
+                (unused_from, charge['date_to'], period_start, period_end),
+                [], credit, charge['period_price'], charge['price_version'],
+                charge['ncf_rule'], None)
+            values['price_list_line'] = charge['price_list_line']
+            values['description'] = gettext(
+                'rsoft_billing.msg_credit_description',
+                offer=line.product.rec_name,
+                start=format_date(period_start),
+                end=format_date(period_end),
+                charged=format_amount(charge['amount']),
+                used=format_amount(charge['amount'] + credit),
+                amount=format_amount(credit))
+            yield values
 
     def _one_time(self, subscriber, line):
-        price, version = self.period_price(line, 1)
+        price, version, list_line = self.period_price(
+            subscriber, line, 1, line.start_date)
         window = (line.start_date, line.start_date,
             line.start_date, line.start_date)
         values = self._values(subscriber, line, 'one_time', window,
             [], price, price, version, None, None)
+        values['price_list_line'] = _id(list_line)
         values['description'] = gettext(
             'rsoft_billing.msg_one_time_description',
             offer=line.product.rec_name,
@@ -329,22 +386,10 @@ class Rater:
             amount=format_amount(price))
         return values
 
-    def period_price(self, line, months):
-        """Return (price of a period of months, price version)
-
-        The term price applies when the period is the line's term,
-        otherwise the monthly price times the months."""
-        version = line.price_version
-        if not version:
-            raise RatingError(gettext(
-                    'rsoft_billing.msg_no_price_version',
-                    line=line.rec_name,
-                    connection=line.connection.rec_name))
-        if line.term == months:
-            price = version.get_term_amount(months)
-            if price is not None:
-                return price, version
-        return version.get_term_amount(1) * months, version
+    def period_price(self, subscriber, line, months, date):
+        """Return (price of a period of months starting at date, offer
+        price version, price list line or None)"""
+        return self.pricer.price(subscriber, line, months, date)
 
     def prorate(self, price, used, total):
         "Return price × used ÷ total, rounded half-up by the currency"
@@ -359,7 +404,10 @@ class Rater:
 
         The NCF follows the channel count in force each day: segments
         are cut again where another line of the connection starts or
-        ends."""
+        ends. The days at the same NCF are added up and rounded once:
+        the NCF of a period is the sum, over each NCF in force during
+        it, of NCF × days at that NCF ÷ days of the period, each
+        rounded half-up to the paisa."""
         connection = line.connection
         cuts = sorted({d for other in connection.lines
                 if other.state in {'active', 'ended'}
@@ -367,17 +415,22 @@ class Rater:
                     other.end_date + _DAY if other.end_date else None)
                 if d})
         total = days(period_start, period_end)
-        amount, parts, rule = Decimal(0), [], None
+        used_at = defaultdict(int)
+        rule = None
         for start, end in segments:
             for seg_start, seg_end in _cut(start, end, cuts):
                 count, monthly, rule = self._ncf_at(connection, seg_start)
-                price = monthly * schedule.months
-                used = days(seg_start, seg_end)
-                amount += self.prorate(price, used, total)
-                parts.append(gettext(
-                        'rsoft_billing.msg_ncf_part',
-                        count=count, used=used, total=total,
-                        price=format_amount(price)))
+                used_at[monthly * schedule.months, count] += days(
+                    seg_start, seg_end)
+        amount, parts = Decimal(0), []
+        for price in sorted({p for p, _ in used_at}):
+            used = sum(u for (p, _), u in used_at.items() if p == price)
+            amount += self.prorate(price, used, total)
+        for (price, count), used in sorted(used_at.items()):
+            parts.append(gettext(
+                    'rsoft_billing.msg_ncf_part',
+                    count=count, used=used, total=total,
+                    price=format_amount(price)))
         return amount, ' + '.join(parts), rule
 
     def _ncf_at(self, connection, date):
@@ -464,7 +517,7 @@ class Rater:
         result = defaultdict(dict)
         names = ['line', 'period_start', 'period_end', 'kind', 'date_from',
             'date_to', 'amount', 'period_price', 'price_version',
-            'ncf_rule']
+            'price_list_line', 'ncf_rule']
         for charge in Charge.search_read(
                 [('line', 'in', [line.id for line in lines])],
                 fields_names=names):

@@ -326,7 +326,8 @@ class Subscriber(metaclass=PoolMeta):
                     _, monthly, _ = rater._ncf_at(connection, date)
                     price = monthly * months
                 else:
-                    price, _ = rater.period_price(line, months)
+                    price, _, _ = rater.period_price(
+                        self, line, months, date)
                 taxes = Tax.compute(
                     line.product.customer_taxes_used, price, 1, date)
                 total += price + sum(t['amount'] for t in taxes)
