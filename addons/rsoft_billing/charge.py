@@ -234,20 +234,14 @@ class Rater:
             return line.start_date - _DAY
         return line.end_date
 
-    def line_horizon(self, subscriber, line, schedule, horizon):
+    def line_horizon(self, line, schedule, horizon):
         """Return the last day to charge line by the account's horizon
 
-        A line not aligned on the account follows its own periods and is
-        charged once for each: prepaid, for every period of its own that
-        starts by the horizon; postpaid, for every one ended by it. An
-        ended line is charged up to its last day."""
+        A line not aligned on the account (prepaid only) follows its own
+        periods and is charged once for each, whole, when it starts by
+        the horizon. An ended line is charged up to its last day."""
+        end = schedule.period(horizon)[1]
         last = self.last_day(line)
-        if last and last <= horizon:
-            return last
-        if subscriber.billing_mode == 'prepaid':
-            end = schedule.period(horizon)[1]
-        else:
-            end = schedule.period(horizon + _DAY)[0] - _DAY
         return min(last, end) if last else end
 
     def rate_line(self, subscriber, line, horizon, charged, suspended):
@@ -273,7 +267,7 @@ class Rater:
         start = max(line.start_date, last + _DAY) if last else line.start_date
         if self.start:
             start = max(start, self.start)
-        end = self.line_horizon(subscriber, line, schedule, horizon)
+        end = self.line_horizon(line, schedule, horizon)
         for window in schedule.windows(start, end):
             values = self._recurring(
                 subscriber, line, schedule, window, suspended)
