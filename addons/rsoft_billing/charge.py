@@ -355,15 +355,22 @@ class Rater:
                 [], credit, charge['period_price'], charge['price_version'],
                 charge['ncf_rule'], None)
             values['price_list_line'] = charge['price_list_line']
+            lang = self.lang(subscriber)
             values['description'] = gettext(
                 'rsoft_billing.msg_credit_description',
                 offer=line.product.rec_name,
-                start=format_date(period_start),
-                end=format_date(period_end),
-                charged=format_amount(charge['amount']),
-                used=format_amount(charge['amount'] + credit),
-                amount=format_amount(credit))
+                start=format_date(period_start, lang),
+                end=format_date(period_end, lang),
+                charged=format_amount(charge['amount'], lang),
+                used=format_amount(charge['amount'] + credit, lang),
+                amount=format_amount(credit, lang))
             yield values
+
+    @staticmethod
+    def lang(subscriber):
+        """Return the language the charges of subscriber are explained in:
+        its party's, which its bills are printed in, else the user's"""
+        return subscriber.party.lang or Pool().get('ir.lang').get()
 
     def _one_time(self, subscriber, line):
         price, version, list_line = self.period_price(
@@ -376,8 +383,8 @@ class Rater:
         values['description'] = gettext(
             'rsoft_billing.msg_one_time_description',
             offer=line.product.rec_name,
-            date=format_date(line.start_date),
-            amount=format_amount(price))
+            date=format_date(line.start_date, self.lang(subscriber)),
+            amount=format_amount(price, self.lang(subscriber)))
         return values
 
     def period_price(self, subscriber, line, months, date):
@@ -417,6 +424,7 @@ class Rater:
                 used_at[monthly * schedule.months, count] += days(
                     seg_start, seg_end)
         amount, parts = Decimal(0), []
+        lang = self.lang(connection.subscriber)
         for price in sorted({p for p, _ in used_at}):
             used = sum(u for (p, _), u in used_at.items() if p == price)
             amount += self.prorate(price, used, total)
@@ -424,7 +432,7 @@ class Rater:
             parts.append(gettext(
                     'rsoft_billing.msg_ncf_part',
                     count=count, used=used, total=total,
-                    price=format_amount(price)))
+                    price=format_amount(price, lang)))
         return amount, ' + '.join(parts), rule
 
     def _ncf_at(self, connection, date):
@@ -467,16 +475,18 @@ class Rater:
         if kind == 'recurring':
             if not charged_days:
                 return None
+            lang = self.lang(subscriber)
             if text is None:
                 text = gettext(
                     'rsoft_billing.msg_recurring_part',
                     used=charged_days, total=total,
-                    price=format_amount(price))
+                    price=format_amount(price, lang))
             description = gettext(
                 'rsoft_billing.msg_recurring_description',
                 offer=line.product.rec_name,
-                start=format_date(date_from), end=format_date(date_to),
-                computation=text, amount=format_amount(amount))
+                start=format_date(date_from, lang),
+                end=format_date(date_to, lang),
+                computation=text, amount=format_amount(amount, lang))
         else:
             description = ''
         channel = template.channel

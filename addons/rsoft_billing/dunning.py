@@ -356,7 +356,7 @@ class Subscriber(metaclass=PoolMeta):
         due_dates = sorted({line.maturity_date
                 for i in invoices for line in _overdue_lines(i, date)})
         reason = gettext('rsoft_billing.msg_dunning_reason',
-            amount=lang.currency(amount, currency),
+            amount=lang.currency(amount, currency, grouping=True),
             invoices=', '.join(numbers)) if invoices else ''
         return {
             'subscriber': self,

@@ -19,6 +19,8 @@ from trytond.modules.rsoft_catalogue.bulk import BulkWriter
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+from .gst import check_number
+
 
 class Draft:
     "An invoice computed in memory, and what it is written as"
@@ -149,33 +151,46 @@ class InvoiceBatch:
         return [d.id for d in drafts]
 
     def _numbers(self, drafts, period):
-        "Yield (sequence, number, sequence type) of drafts in order"
-        by_type = defaultdict(list)
+        """Yield (sequence, number, sequence type) of drafts in order
+
+        Each draft is numbered in the series Invoice._number_sequence
+        picks for its type, LCO and place of supply."""
+        by_key, by_sequence = {}, defaultdict(list)
         for draft in drafts:
+            values = draft.values
             credit = (all(line['amount'] <= 0 for line in draft.lines)
                 and draft.total_amount < 0)
-            by_type['credit_note' if credit else 'invoice'].append(draft)
-        sequences = {t: self._sequence(t, typed)
-            for t, typed in by_type.items()}
-        _lock([s for s, _ in sequences.values()]
-            + [period.move_sequence_used])
+            key = ('credit_note' if credit else 'invoice',
+                values.get('rsoft_lco'), values.get('rsoft_place_of_supply'))
+            if key not in by_key:
+                by_key[key] = self._sequence(key[0], draft)
+            sequence, date = by_key[key]
+            by_sequence[sequence, date, key[0]].append(draft)
+        _lock([s for s, _, _ in by_sequence] + [period.move_sequence_used])
         numbers = {}
-        for sequence_type, typed in by_type.items():
-            sequence, date = sequences[sequence_type]
+        for (sequence, date, sequence_type), typed in by_sequence.items():
             with Transaction().set_context(
                     date=date, company=self.company.id):
                 for draft, number in zip(
                         typed, sequence.get_many(len(typed))):
+                    check_number(number)
                     numbers[draft] = (sequence.id, number, sequence_type)
         return (numbers[d] for d in drafts)
 
-    def _sequence(self, sequence_type, drafts):
-        "Return the sequence and date to number drafts of sequence_type"
+    def _sequence(self, sequence_type, draft):
+        "Return the sequence and date to number draft of sequence_type"
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Lang = pool.get('ir.lang')
-        self.model.sequence_type_cache = sequence_type
-        sequence, date = self.model._number_sequence()
+        Partner = pool.get('rsoft.partner')
+        Subdivision = pool.get('country.subdivision')
+        lco = draft.values.get('rsoft_lco')
+        state = draft.values.get('rsoft_place_of_supply')
+        model = self.model
+        model.sequence_type_cache = sequence_type
+        model.rsoft_lco = Partner(lco) if lco else None
+        model.rsoft_place_of_supply = Subdivision(state) if state else None
+        sequence, date = model._number_sequence()
         # Tryton refuses to number before an invoice of a later date
         later = Invoice.search([
                 ('sequence', '=', sequence.id),
@@ -184,7 +199,7 @@ class InvoiceBatch:
         if later:
             raise InvoiceNumberError(gettext(
                     'account_invoice.msg_invoice_number_after',
-                    invoice=drafts[0].values['description'],
+                    invoice=draft.values['description'],
                     sequence=sequence.rec_name,
                     date=Lang.get().strftime(date),
                     after_invoice=later[0].rec_name))

@@ -71,25 +71,35 @@ def dated_amounts(Model, parent, value, ids, date):
     return result
 
 
-def format_date(date):
-    "Format date in the language of the context"
-    return Pool().get('ir.lang').get().strftime(date)
+def format_date(date, lang=None):
+    "Format date as lang, else the language of the context, writes days"
+    if lang is None:
+        lang = Pool().get('ir.lang').get()
+    return lang.strftime(date)
 
 
-def format_amount(amount):
-    "Format amount with the currency of the context company if any"
+def format_amount(amount, lang=None, currency=None):
+    """Format amount with the symbol of currency, else of the context
+    company's if any, grouped as lang, else the language of the context"""
     pool = Pool()
     Company = pool.get('company.company')
-    lang = pool.get('ir.lang').get()
-    company_id = Transaction().context.get('company')
-    if company_id is not None and company_id >= 0:
-        return lang.currency(amount, Company(company_id).currency)
-    return lang.format('%.2f', amount)
+    if lang is None:
+        lang = pool.get('ir.lang').get()
+    if currency is None:
+        company_id = Transaction().context.get('company')
+        if company_id is not None and company_id >= 0:
+            currency = Company(company_id).currency
+    if currency is not None:
+        return lang.currency(amount, currency, grouping=True)
+    return lang.format_number(amount, digits=2)
 
 
-def format_number(value):
-    "Format a money figure with 2 decimals in the language of the context"
-    return Pool().get('ir.lang').get().format('%.2f', value)
+def format_number(value, lang=None):
+    """Format a money figure with 2 decimals, grouped as lang, else the
+    language of the context"""
+    if lang is None:
+        lang = Pool().get('ir.lang').get()
+    return lang.format_number(value, digits=2)
 
 
 def format_rate(rate):

@@ -94,7 +94,7 @@ class RecordSheet(Report):
                 'in_memory': True,
                 'strings_to_formulas': False,
                 'strings_to_urls': False,
-                'default_date_format': 'yyyy-mm-dd',
+                'default_date_format': _date_format(),
                 })
         bold = workbook.add_format({'bold': True})
         money = workbook.add_format({'num_format': '#,##0.00'})
@@ -139,3 +139,12 @@ def _cell(record, name, definition):
     if definition['type'] == 'selection':
         return dict(definition['selection']).get(value)
     return value
+
+
+def _date_format():
+    "Return the spreadsheet date format of the context language"
+    date = Pool().get('ir.lang').get().date
+    for code, excel in [('%d', 'dd'), ('%m', 'mm'), ('%Y', 'yyyy'),
+            ('%y', 'yy'), ('%b', 'mmm')]:
+        date = date.replace(code, excel)
+    return date

@@ -205,6 +205,8 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
     def render(self, values, party=None, lang=None):
         """Return the subject and the body for values and party
 
+        Dates and amounts are written as lang, else the party's language,
+        else the template's, else the language of the context.
         Raise jinja2.TemplateError on an undefined name."""
         pool = Pool()
         Company = pool.get('company.company')
@@ -214,7 +216,8 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
             context['company'] = Company(company)
         context['party'] = party
         context.update(values)
-        lang = lang or self.language
+        # The party may be the stand-in dict of a preview
+        lang = lang or getattr(party, 'lang', None) or self.language
         subject = None
         if self.channel == 'email':
             subject = render(self.subject, context, lang)

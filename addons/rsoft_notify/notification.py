@@ -222,8 +222,7 @@ class Notification(SystemFieldsMixin, ModelSQL, ModelView):
             row['sender_id'] = template.sender_id
             row['dlt_template_id'] = template.dlt_template_id
         try:
-            row['subject'], row['body'] = template.render(
-                values, party, lang)
+            row['subject'], row['body'] = template.render(values, party)
         except TemplateError as e:
             row['state'] = 'failed'
             row['error'] = gettext(

@@ -6,6 +6,8 @@ from decimal import Decimal
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from trytond.pool import Pool
+
 # The GSM 03.38 default alphabet: one septet per character
 GSM7_BASIC = set(
     '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?'
@@ -38,28 +40,35 @@ def render(text, values, lang=None):
     return environment(lang).from_string(text or '').render(values).strip()
 
 
+def _lang(lang):
+    "Return lang, else the language of the context"
+    if lang is None:
+        lang = Pool().get('ir.lang').get()
+    return lang
+
+
 def format_date(value, lang=None, format=None):
+    "Format value as lang, else the language of the context, writes days"
     if isinstance(value, str):
         value = datetime.date.fromisoformat(value)
-    if lang:
-        return lang.strftime(value, format)
-    return value.strftime(format or '%d/%m/%Y')
+    return _lang(lang).strftime(value, format)
 
 
 def format_amount(value, lang=None, digits=2):
-    value = Decimal(str(value))
-    if lang:
-        return lang.format_number(value, digits=digits)
-    return f'{value:,.{digits}f}'
+    "Format value grouped as lang, else the language of the context"
+    return _lang(lang).format_number(Decimal(str(value)), digits=digits)
 
 
 def format_currency(value, lang, currency):
     "Return value with the symbol of currency (a record or a code)"
+    Currency = Pool().get('currency.currency')
     value = Decimal(str(value))
-    if lang and not isinstance(currency, str):
-        return lang.currency(value, currency, grouping=True)
-    code = currency if isinstance(currency, str) else currency.code
-    return f'{code} {format_amount(value, lang)}'
+    if isinstance(currency, str):
+        currencies = Currency.search([('code', '=', currency)], limit=1)
+        if not currencies:
+            return f'{currency} {format_amount(value, lang)}'
+        currency, = currencies
+    return _lang(lang).currency(value, currency, grouping=True)
 
 
 def load_sample(text):

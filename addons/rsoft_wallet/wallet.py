@@ -362,9 +362,11 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
                 raise InsufficientBalanceError(gettext(
                         'rsoft_wallet.msg_insufficient_balance',
                         wallet=wallet.rec_name,
-                        balance=lang.currency(balance, wallet.currency),
+                        balance=lang.currency(
+                            balance, wallet.currency, grouping=True),
                         amount=lang.currency(
-                            taken[wallet.id], wallet.currency)))
+                            taken[wallet.id], wallet.currency,
+                            grouping=True)))
 
     def forecast(self, daily_amount, date=None):
         """Return the date the balance falls under the threshold and the

@@ -90,54 +90,65 @@ class BillingLoader:
             Partner.write(records, {'bill_template': layout})
 
     def _fiscal_years(self, company, start):
-        "Open the fiscal years from start, with their invoice sequences"
+        """Open the Indian fiscal years (1 April to 31 March) from start,
+        with their GST invoice series: RS/2526/000001, credit notes
+        RC/2526/000001"""
         from trytond.pool import Pool
         pool = Pool()
         FiscalYear = pool.get('account.fiscalyear')
         Sequence = pool.get('ir.sequence.strict')
-        SequenceType = pool.get('ir.sequence.type')
         ModelData = pool.get('ir.model.data')
         Date = pool.get('ir.date')
-        invoice_type = SequenceType(ModelData.get_id(
-                'account_invoice', 'sequence_type_account_invoice'))
-        move_type = SequenceType(ModelData.get_id(
-                'account', 'sequence_type_account_move'))
-        for year in range(start.year, Date.today().year + 1):
+        invoice_type = ModelData.get_id(
+            'account_invoice', 'sequence_type_account_invoice')
+        move_type = ModelData.get_id('account', 'sequence_type_account_move')
+        today = Date.today()
+        first = start.year if start.month >= 4 else start.year - 1
+        last = today.year if today.month >= 4 else today.year - 1
+        for year in range(first, last + 1):
+            name = f'{year}-{(year + 1) % 100:02d}'
+            code = f'{year % 100:02d}{(year + 1) % 100:02d}'
             fiscalyears = FiscalYear.search([
-                    ('start_date', '<=', datetime.date(year, 6, 30)),
-                    ('end_date', '>=', datetime.date(year, 6, 30)),
+                    ('start_date', '<=', datetime.date(year, 4, 1)),
+                    ('end_date', '>=', datetime.date(year, 4, 1)),
                     ])
             if fiscalyears:
                 fiscalyear, = fiscalyears
             else:
                 move, = Sequence.create([{
-                            'name': f"Moves {year}",
-                            'sequence_type': move_type.id,
+                            'name': f"Moves {name}",
+                            'sequence_type': move_type,
                             'company': company.id,
                             }])
                 fiscalyear, = FiscalYear.create([{
-                            'name': str(year), 'company': company.id,
-                            'start_date': datetime.date(year, 1, 1),
-                            'end_date': datetime.date(year, 12, 31),
+                            'name': name, 'company': company.id,
+                            'start_date': datetime.date(year, 4, 1),
+                            'end_date': datetime.date(year + 1, 3, 31),
                             'move_sequence': move.id,
                             }])
                 FiscalYear.create_period([fiscalyear])
             if not fiscalyear.invoice_sequences:
-                invoice, = Sequence.create([{
-                            'name': f"Invoices {year}",
-                            'sequence_type': invoice_type.id,
+                invoice, credit_note, supplier = Sequence.create([{
+                            'name': f"{kind} {name}",
+                            'sequence_type': invoice_type,
                             'company': company.id,
-                            'prefix': f'INV/{year}/',
-                            }])
+                            'prefix': prefix, 'padding': padding,
+                            } for kind, prefix, padding in [
+                            ("Invoices", f'RS/{code}/', 6),
+                            ("Credit Notes", f'RC/{code}/', 6),
+                            ("Supplier Invoices", f'SUP/{code}/', 0)]])
                 FiscalYear.write([fiscalyear], {
                         'invoice_sequences': [('create', [{
                                         'company': company.id,
+                                        # After the series an LCO or a
+                                        # state may be given
+                                        'sequence': 100,
                                         'out_invoice_sequence': invoice.id,
                                         'out_credit_note_sequence': (
-                                            invoice.id),
-                                        'in_invoice_sequence': invoice.id,
+                                            credit_note.id),
+                                        'in_invoice_sequence': supplier.id,
                                         'in_credit_note_sequence': (
-                                            invoice.id),
+                                            supplier.id),
                                         }])],
                         })
 

@@ -50,18 +50,26 @@ def main(argv=None):
                 show(args.database, run_id)
     while not show(args.database, run_id, quiet=args.quiet):
         time.sleep(1)
-    state, invoices, amount, failed = summary(args.database, run_id)
+    figures = report(args.database, run_id)
     elapsed = time.monotonic() - started
-    print(f'\nbill run {run_id}: {state}, {invoices} invoices, '
-        f'{amount} invoiced, {failed} accounts failed, {elapsed:.1f} s',
-        file=sys.stderr)
-    return 0 if state == 'done' else 1
+    print(f'\nbill run {run_id}: {figures["state"]}, '
+        f'{figures["invoices"]} invoices, {figures["amount"]} invoiced, '
+        f'{figures["done"]} of {figures["accounts"]} accounts done, '
+        f'{figures["failed"]} failed, {figures["due"]} still due, '
+        f'{elapsed:.1f} s', file=sys.stderr)
+    ended = (figures['state'] == 'done' and not figures['due']
+        and figures['done'] == figures['accounts'])
+    return 0 if ended else 1
 
 
 def _transaction(database, func, *args):
-    "Run func in a committed transaction, started again when it asks"
+    """Run func in a committed transaction, started again when it asks or
+    when a worker changed the same rows at once"""
+    from trytond import backend
+    from trytond.config import getint
     from trytond.transaction import Transaction, TransactionError
     extras = {}
+    retry = getint('database', 'retry')
     while True:
         try:
             with Transaction().start(database, 0, **extras) as transaction:
@@ -74,6 +82,11 @@ def _transaction(database, func, *args):
                 return result
         except TransactionError as exception:
             exception.fix(extras)
+        except backend.DatabaseOperationalError:
+            if not retry:
+                raise
+            retry -= 1
+            time.sleep(0.1)
 
 
 def create_run(args):
@@ -118,11 +131,29 @@ def run_task(pool, task_id):
 
 
 def summary(database, run_id):
+    "Return the state, invoices, amount and failed accounts of the run"
+    figures = report(database, run_id)
+    return (figures['state'], figures['invoices'], figures['amount'],
+        figures['failed'])
+
+
+def report(database, run_id):
+    """Return the figures of the run, with the number of accounts of its
+    scope still due: a run is over when none is, but those that failed"""
     def read():
         from trytond.pool import Pool
         run = Pool().get('rsoft.billing.run')(run_id)
-        return (run.state, run.invoice_count or 0, run.amount or 0,
-            run.failed_count or 0)
+        failed = {a.subscriber.id for a in run.accounts
+            if a.state == 'failed'}
+        return {
+            'state': run.state,
+            'invoices': run.invoice_count or 0,
+            'amount': run.amount or 0,
+            'accounts': run.account_count or 0,
+            'done': run.done_count or 0,
+            'failed': run.failed_count or 0,
+            'due': len(set(run.due_accounts()) - failed),
+            }
     return _transaction(database, read)
 
 

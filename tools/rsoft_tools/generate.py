@@ -11,13 +11,16 @@ import argparse
 import datetime
 import random
 import re
+import string
 import sys
 import time
 from decimal import Decimal
 
 import phonenumbers
-from stdnum import verhoeff
+from stdnum import luhn, verhoeff
 from stdnum.in_ import aadhaar, epic
+
+from trytond.modules.rsoft_billing.gst import GST_STATES
 
 from . import catalogue_data as data
 from .password import generate_password
@@ -75,7 +78,10 @@ class Generator:
 
     def run(self):
         from trytond.transaction import Transaction
+
+        from .lang import set_language
         self.company_id = self.setup_company()
+        set_language(self.database, self.company_id)
         context = {'company': self.company_id, '_skip_warnings': True}
         with Transaction().start(self.database, 0, context=context):
             self.load_reference()
@@ -154,6 +160,8 @@ class Generator:
             User.create([{
                         'login': lco.code.lower(),
                         'name': f"{lco.party.name} (LCO)",
+                        'language': (
+                            lco.party.lang.id if lco.party.lang else None),
                         'password': passwords[lco.code.lower()],
                         'rsoft_partner': lco.id,
                         'groups': [('add', groups)],
@@ -166,7 +174,8 @@ class Generator:
     # -- company and accounting (proteus) ---------------------------------
 
     def setup_company(self):
-        "Create the MSO company with INR, a chart, a fiscal year and GST"
+        """Create the MSO company of Mumbai with INR, its GSTIN, a chart,
+        the Indian fiscal year of today (1 April to 31 March) and GST"""
         from proteus import Model
         from trytond.modules.account.tests.tools import (
             create_chart,
@@ -190,25 +199,56 @@ class Generator:
             rounding=Decimal('0.01'), digits=2)
         inr.save()
         india = Country(name="India", code='IN', code3='IND')
+        # The states of the demo's addresses
+        for name, code in sorted({(state, region[:5])
+                    for region, (_, state, _) in data.CITIES.items()}):
+            india.subdivisions.new(name=name, code=code, type='state')
         india.save()
+        states = {s.code: s for s in india.subdivisions}
         party = Party(name="RSoft Cable Network Pvt Ltd")
         address = party.addresses[0]
         address.street = "Plot 12, MIDC Andheri East"
         address.city = "Mumbai"
         address.postal_code = '400093'
         address.country = india
+        address.subdivision = states['IN-MH']
+        # A GSTIN of Maharashtra (27) with a valid check character
+        party.identifiers.new(type='in_vat', code='27AAACR5055K1Z7')
         party.save()
         create_company(party=party, currency=inr)
         company = get_company()
         company.timezone = 'Asia/Kolkata'
         company.save()
         create_chart(company)
+        today = datetime.date.today()
+        year = today.year if today.month >= 4 else today.year - 1
         fiscalyear = create_fiscalyear(company)
+        fiscalyear.name = f'{year}-{(year + 1) % 100:02d}'
+        fiscalyear.start_date = datetime.date(year, 4, 1)
+        fiscalyear.end_date = datetime.date(year + 1, 3, 31)
         if 'invoice_sequences' in fiscalyear._fields:
-            from trytond.modules.account_invoice.tests.tools import (
-                set_fiscalyear_invoice_sequences,
-            )
-            fiscalyear = set_fiscalyear_invoice_sequences(fiscalyear)
+            Sequence = Model.get('ir.sequence.strict')
+            SequenceType = Model.get('ir.sequence.type')
+            invoice_type, = SequenceType.find([('name', '=', "Invoice")])
+            code = f'{year % 100:02d}{(year + 1) % 100:02d}'
+            # GST numbers: at most 16 characters, per financial year
+            invoice, credit_note, supplier = (
+                Sequence(name=f"{name} {fiscalyear.name}",
+                    sequence_type=invoice_type, company=company,
+                    prefix=prefix, padding=padding)
+                for name, prefix, padding in [
+                    ("Invoices", f'RS/{code}/', 6),
+                    ("Credit Notes", f'RC/{code}/', 6),
+                    ("Supplier Invoices", f'SUP/{code}/', 0)])
+            for sequence in [invoice, credit_note, supplier]:
+                sequence.save()
+            line, = fiscalyear.invoice_sequences
+            # After the series an LCO or a state may be given
+            line.sequence = 100
+            line.out_invoice_sequence = invoice
+            line.out_credit_note_sequence = credit_note
+            line.in_invoice_sequence = supplier
+            line.in_credit_note_sequence = supplier
         fiscalyear.save()
         fiscalyear.click('create_period')
         accounts = get_accounts(company)
@@ -216,9 +256,13 @@ class Generator:
         return company.id
 
     def _create_gst(self, company, accounts):
+        """Create GST 18%, the revenue account of each kind of offer and,
+        with rsoft_billing, the SAC and revenue account of each kind"""
         from proteus import Model
         Tax = Model.get('account.tax')
         Category = Model.get('product.category')
+        Account = Model.get('account.account')
+        IrModel = Model.get('ir.model')
         gst = Tax(name="GST 18%", description="GST 18%", type='percentage',
             rate=Decimal('0.18'), company=company,
             invoice_account=accounts['tax'],
@@ -229,6 +273,40 @@ class Generator:
         category.account_expense = accounts['expense']
         category.customer_taxes.append(Tax(gst.id))
         category.save()
+
+        # The revenue account and SAC/HSN of each kind of offer: 998466
+        # home programme distribution, 997319 rental of other equipment,
+        # 998734 installation of radio and television equipment, HSN 8528
+        # television receivers (STBs)
+        pay_tv = "Pay channel and bouquet revenue"
+        kinds = {
+            'ncf': ("Network capacity fee revenue", '998466'),
+            'alacarte': (pay_tv, '998466'),
+            'broadcaster_bouquet': (pay_tv, '998466'),
+            'base_pack': (pay_tv, '998466'),
+            'addon_pack': (pay_tv, '998466'),
+            'ppv': (pay_tv, '998466'),
+            'vod': (pay_tv, '998466'),
+            'dvr': (pay_tv, '998466'),
+            'stb_rental': ("STB rental revenue", '997319'),
+            'stb_lease': ("STB rental revenue", '997319'),
+            'stb_sale': ("Hardware sales", '8528'),
+            'installation': ("Installation and activation revenue", '998734'),
+            'activation': ("Installation and activation revenue", '998466'),
+            }
+        revenue = accounts['revenue']
+        revenues = {}
+        for name, _ in kinds.values():
+            if name not in revenues:
+                revenues[name] = Account(name=name, company=company,
+                    type=revenue.type, parent=revenue.parent)
+                revenues[name].save()
+        if not IrModel.find([('name', '=', 'rsoft.billing.offer_kind')]):
+            return
+        OfferKind = Model.get('rsoft.billing.offer_kind')
+        for kind, (name, sac) in kinds.items():
+            OfferKind(company=company, kind=kind, sac=sac,
+                account_revenue=revenues[name]).save()
 
     # -- catalogue and partners (ORM) -------------------------------------
 
@@ -533,6 +611,7 @@ class Generator:
         Partner = pool.get('rsoft.partner')
         Product = pool.get('product.product')
         Country = pool.get('country.country')
+        Subdivision = pool.get('country.subdivision')
         Company = pool.get('company.company')
         self.today = pool.get('ir.date').today()
         company, = Company.search([], limit=1)
@@ -542,6 +621,8 @@ class Generator:
                 [('role', '=', 'lco')], order=[('code', 'ASC')])]
         country, = Country.search([('code', '=', 'IN')], limit=1)
         self.country_id = country.id
+        self.states = {s.code: s.id for s in Subdivision.search([
+                    ('country', '=', country.id)])}
         if getattr(self, 'products', None):
             return
         products = Product.search(
@@ -585,6 +666,7 @@ class SubscriberBatch:
     def _write_parties(self, pool, plans):
         Party = pool.get('party.party')
         Address = pool.get('party.address')
+        Identifier = pool.get('party.identifier')
         sequence = Party._code_sequence()
         codes = sequence.get_many(len(plans)) if sequence else None
         ids = self.writer.allocate(Party, len(plans))
@@ -607,6 +689,11 @@ class SubscriberBatch:
             plan['party'], plan['address_id'] = id_, address_id
         self.writer.insert(Party, parties)
         self.writer.insert(Address, addresses)
+        # Few, and checked as the client checks them
+        Identifier.create([{
+                    'party': plan['party'], 'type': 'in_vat',
+                    'code': plan['gstin'],
+                    } for plan in plans if plan['gstin']])
 
     def _write_subscribers(self, pool, plans):
         from trytond.modules.rsoft_subscriber.kyc import aadhaar_values
@@ -697,6 +784,8 @@ class SubscriberBatch:
     def _plan(self, index):
         rng, fake = self.rng, self.fake
         society, flat = index % 100 == 0, 0 < index % 100 <= 4
+        # One in 50 is a shop or a hotel registered for GST
+        business = index % 50 == 25
         lco_id, lco_code, region = self.g.lcos[
             (index - index % 100 if flat else index) % len(self.g.lcos)]
         city, state, pin = data.CITIES[region]
@@ -705,6 +794,8 @@ class SubscriberBatch:
             name = f"{fake.last_name()} Nagar Co-operative Housing Society"
         elif flat:
             name = f"{name} (Flat {index % 100}0{index % 7 + 1})"
+        elif business:
+            name = f"{name.split()[-1]} Enterprises"
 
         activation = self.g.today - datetime.timedelta(
             days=rng.randint(5, 700))
@@ -744,14 +835,19 @@ class SubscriberBatch:
                     days=rng.randint(30, 300)))
         if society:
             subscriber['customer_class'] = 'institutional'
+        if business:
+            subscriber['customer_class'] = 'commercial'
         return {
             'name': name,
             'society': society,
             'flat': flat,
+            'gstin': _gstin(GST_STATES[region[:5]], index) if business
+            else None,
             'address': {
                 'street_unstructured': fake.street_address(),
                 'city': city,
                 'postal_code': f'{pin}{rng.randint(1, 99):03d}',
+                'subdivision': self.g.states.get(region[:5]),
                 },
             'subscriber': subscriber,
             'connections': ['primary_tv'] + (
@@ -845,6 +941,15 @@ _MOBILE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     }
+
+
+def _gstin(state, index):
+    "Return a GSTIN of state for the business of index: PAN, 1, Z, check"
+    letters = string.ascii_uppercase
+    pan = (f'AAB{"CFH"[index % 3]}{letters[index % 26]}'
+        f'{index % 10000:04d}{letters[index // 26 % 26]}')
+    number = f'{state}{pan}1Z'
+    return number + luhn.calc_check_digit(number, string.digits + letters)
 
 
 def _event(subscriber, connection, line, kind, action, date, before, after,

@@ -10,6 +10,10 @@ DECISIONS = {
     'rsoft.billing.charge': ('lco', 'subscriber.lco'),
     'rsoft.billing.run': (
         'none', "Bill runs are started and followed by the MSO"),
+    'rsoft.billing.offer_kind': (
+        'none', "The MSO's SAC codes and revenue accounts per kind of offer"),
+    'rsoft.billing.run.account': (
+        'none', "The accounts of the MSO's bill runs"),
     'rsoft.billing.campaign': (
         'global', "The MSO's discounts on offers, applied by rating"),
     'rsoft.billing.campaign-product.product': (

@@ -10,8 +10,7 @@ from pypdf import PdfReader
 
 from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
-from trytond.modules.account.tests import create_chart, get_fiscalyear
-from trytond.modules.account_invoice.tests import set_invoice_sequences
+from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_partner.tests.tools import (
@@ -24,7 +23,7 @@ from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
-from .tools import create_operator_company
+from .tools import create_gst_fiscalyear, create_operator_company
 
 D = datetime.date
 
@@ -63,13 +62,9 @@ class BillTestCase(FixtureMixin, test_tryton._DBTestCase):
         PaymentTerm = pool.get('account.invoice.payment_term')
         Account = pool.get('account.account')
         Tax = pool.get('account.tax')
-        FiscalYear = pool.get('account.fiscalyear')
         Party = pool.get('party.party')
         create_chart(company)
-        fiscalyear = set_invoice_sequences(
-            get_fiscalyear(company, today=D(2026, 1, 1)))
-        fiscalyear.save()
-        FiscalYear.create_period([fiscalyear])
+        create_gst_fiscalyear(company, 2025)
 
         tax_account, = Account.search([('code', '=', '6.3.6')])
         op.gst, op.cess = Tax.create([{
@@ -218,7 +213,10 @@ class BillTestCase(FixtureMixin, test_tryton._DBTestCase):
         self.assertIn("Asha Patil\n12 MG Road\nPune", text)
         self.assertIn("LCO-A Cable", text)
         self.assertIn("RSoft Cable Network", text)
-        self.assertIn(f"Bill Number {february.number}", text)
+        # The GST serial of the fiscal year 2025-26
+        self.assertEqual(january.number, 'RS/2526/000001')
+        self.assertEqual(february.number, 'RS/2526/000002')
+        self.assertIn("Bill Number RS/2526/000002", text)
         self.assertIn("Bill Date 02/01/2026", text)
         self.assertIn("Billing Period 02/01/2026 – 02/28/2026", text)
         self.assertIn("Due Date 02/16/2026", text)
@@ -278,7 +276,7 @@ class BillTestCase(FixtureMixin, test_tryton._DBTestCase):
         self.assertIn("Name Ravi Kumar", text)
         self.assertIn("Address 12 MG Road, Pune", text)
         self.assertIn("LCO: LCO-B Cable (LCO-B)", text)
-        self.assertIn(f"Bill {invoice.number}, 02/01/2026", text)
+        self.assertIn("Bill RS/2526/000001, 02/01/2026", text)
         self.assertIn("Period 02/01/2026 – 02/28/2026", text)
         self.assertIn("A-la-carte Channels ₹19.00", text)
         self.assertIn("Star Gold (Star India) ₹19.00", text)

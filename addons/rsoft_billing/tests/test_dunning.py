@@ -70,13 +70,16 @@ class BillingDunningTestCase(FixtureMixin, test_tryton._DBTestCase):
         return procedure
 
     def account(self, op, lco=None, mode='postpaid', start=D(2024, 3, 1)):
-        "Return an account with the Gold pack and a mobile and an e-mail"
+        """Return an account with the Gold pack and a mobile and an e-mail,
+        of a subscriber reading English (India): dates day first"""
         pool = Pool()
         Party = pool.get('party.party')
+        Lang = pool.get('ir.lang')
         subscriber = new_account(
             lco or op.lco_a, start, billing_mode=mode,
             bill_day_mode='fixed', bill_day=1, name="Asha Patil")
         Party.write([subscriber.party], {
+                'lang': Lang.get('en_IN').id,
                 'contact_mechanisms': [('create', [
                             {'type': 'mobile', 'value': subscriber.mobile},
                             {'type': 'email', 'value': 'asha@example.com'},

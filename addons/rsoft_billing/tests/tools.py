@@ -3,8 +3,7 @@ import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from trytond.modules.account.tests import create_chart, get_fiscalyear
-from trytond.modules.account_invoice.tests import set_invoice_sequences
+from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.currency.tests import add_currency_rate
 from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
@@ -16,7 +15,8 @@ from trytond.modules.rsoft_subscriber.tests.tools import (
 from trytond.modules.rsoft_wallet.tests.tools import configure_wallets
 from trytond.pool import Pool
 
-__all__ = ['create_operator_company', 'set_up_accounting', 'create_offer',
+__all__ = ['create_operator_company', 'set_up_accounting',
+    'create_gst_fiscalyear', 'create_offer',
     'set_up_payments', 'BillingOperator',
     'create_operator', 'create_subscriber', 'new_account']
 
@@ -61,22 +61,59 @@ def create_operator_company():
     return create_company("RSoft Cable Network", currency=inr)
 
 
+def create_gst_fiscalyear(company, year):
+    """Return the Indian fiscal year of company from 1 April of year to 31
+    March, with its months and its GST invoice series: RS/2526/000001,
+    credit notes RC/2526/000001"""
+    pool = Pool()
+    FiscalYear = pool.get('account.fiscalyear')
+    Sequence = pool.get('ir.sequence.strict')
+    ModelData = pool.get('ir.model.data')
+    code = f'{year % 100:02d}{(year + 1) % 100:02d}'
+    invoice_type = ModelData.get_id(
+        'account_invoice', 'sequence_type_account_invoice')
+    move_type = ModelData.get_id('account', 'sequence_type_account_move')
+    move, invoice, credit_note, supplier = Sequence.create([{
+                'name': f"{name} {code}", 'company': company.id,
+                'sequence_type': type_, 'prefix': prefix,
+                'padding': padding,
+                } for name, type_, prefix, padding in [
+                ("Moves", move_type, None, 0),
+                ("Invoices", invoice_type, f'RS/{code}/', 6),
+                ("Credit Notes", invoice_type, f'RC/{code}/', 6),
+                ("Supplier Invoices", invoice_type, f'SUP/{code}/', 0)]])
+    fiscalyear, = FiscalYear.create([{
+                'name': f"{year}-{code[2:]}", 'company': company.id,
+                'start_date': datetime.date(year, 4, 1),
+                'end_date': datetime.date(year + 1, 3, 31),
+                'move_sequence': move.id,
+                'invoice_sequences': [('create', [{
+                                'company': company.id,
+                                # After the series of an LCO or a state
+                                'sequence': 100,
+                                'out_invoice_sequence': invoice.id,
+                                'out_credit_note_sequence': credit_note.id,
+                                'in_invoice_sequence': supplier.id,
+                                'in_credit_note_sequence': supplier.id,
+                                }])],
+                }])
+    FiscalYear.create_period([fiscalyear])
+    return fiscalyear
+
+
 def set_up_accounting(company, years=(2024, 2025, 2026)):
-    """Give company a chart, fiscal years, GST 18% with a 1% cess on top
-    (two tax layers) and a category that gives every offer its revenue
-    account and taxes; return (gst, cess)"""
+    """Give company a chart, the Indian fiscal years that hold the years
+    (from 1 April of the year before the first), GST 18% with a 1% cess
+    on top (two tax layers) and a category that gives every offer its
+    revenue account and taxes; return (gst, cess)"""
     pool = Pool()
     Account = pool.get('account.account')
     Tax = pool.get('account.tax')
     Category = pool.get('product.category')
     Template = pool.get('product.template')
-    FiscalYear = pool.get('account.fiscalyear')
     create_chart(company)
-    for year in years:
-        fiscalyear = set_invoice_sequences(
-            get_fiscalyear(company, today=datetime.date(year, 1, 1)))
-        fiscalyear.save()
-        FiscalYear.create_period([fiscalyear])
+    for year in range(min(years) - 1, max(years) + 1):
+        create_gst_fiscalyear(company, year)
     revenue, = Account.search([
             ('type.revenue', '=', True),
             ('closed', '!=', True),

@@ -123,10 +123,12 @@ class NotifyTestCase(ModuleTestCase):
         pool = Pool()
         Notification = pool.get('rsoft.notify.notification')
         Queue = pool.get('ir.queue')
+        Lang = pool.get('ir.lang')
         with MailServer() as mail, SmsGatewayServer() as sms:
             self.gateway(sms.url)
             self.event()
-            party = self.party()
+            # Meera reads English (India): dates day first
+            party = self.party(lang=Lang.get('en_IN'))
             notifications = self.notify(party)
 
             self.assertEqual(set(notifications), {'email', 'sms'})
@@ -236,8 +238,9 @@ class NotifyTestCase(ModuleTestCase):
                         Notification.write([Notification(email.id)], values)
             Notification.cancel([Notification(email.id)])
         email = Notification(email.id)
+        # Meera has no language: the user's, English, writes MM/DD/YYYY
         self.assertEqual((email.state, email.body), ('cancelled',
-                "Dear Meera Iyer,\nwe received Rs 236.00 on 02/03/2026."))
+                "Dear Meera Iyer,\nwe received Rs 236.00 on 03/02/2026."))
 
     @with_transaction()
     def test_gateway_down_retries_then_fails(self):
