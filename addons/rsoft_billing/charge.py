@@ -25,7 +25,10 @@ KINDS = [
     ('recurring', "Recurring"),
     ('one_time', "One-time"),
     ('credit', "Credit"),
+    ('adjustment', "Adjustment"),
     ]
+# The kinds that correct what a period was charged
+CORRECTION_KINDS = {'credit', 'adjustment'}
 # Offers charged once, on the day they start
 ONE_TIME_KINDS = {'installation', 'activation', 'stb_sale', 'ppv', 'vod'}
 SECTION_OF_KIND = {
@@ -69,7 +72,14 @@ class Charge(ModelSQL, ModelView):
     product = fields.Many2One(
         'product.product', "Offer", required=True, readonly=True,
         ondelete='RESTRICT')
-    kind = fields.Selection(KINDS, "Kind", required=True, readonly=True)
+    kind = fields.Selection(KINDS, "Kind", required=True, readonly=True,
+        help="Recurring and one-time charges are what a period costs when "
+        "it is charged; credits and adjustments correct it once what was "
+        "used is known: a line ended or suspended, a connection resumed, "
+        "more channels for the NCF.")
+    revision = fields.Integer(
+        "Revision", required=True, readonly=True,
+        help="The number of the correction of the period: 0 for the first.")
     period_start = fields.Date(
         "Period Start", required=True, readonly=True,
         help="The first day of the billing period the charge belongs to.")
@@ -130,10 +140,12 @@ class Charge(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        # The database itself refuses to bill a line twice for a period
+        # The database itself refuses to bill a line twice for a period,
+        # or to correct it twice with the same knowledge
         cls._sql_constraints += [
-            ('line_period_kind_unique',
-                Unique(t, t.line, t.period_start, t.period_end, t.kind),
+            ('line_period_kind_revision_unique',
+                Unique(t, t.line, t.period_start, t.period_end, t.kind,
+                    t.revision),
                 'rsoft_billing.msg_charge_unique'),
             ]
         cls._sql_indexes.update({
@@ -145,6 +157,17 @@ class Charge(ModelSQL, ModelView):
         cls._order = [
             ('period_start', 'DESC'), ('connection', 'ASC'), ('id', 'ASC')]
         cls.__access__.add('subscriber')
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table_h = cls.__table_handler__(module)
+        # Replaced by line_period_kind_revision_unique
+        table_h.drop_constraint('line_period_kind_unique')
+
+    @classmethod
+    def default_revision(cls):
+        return 0
 
     @classmethod
     def get_sections(cls):
@@ -169,10 +192,12 @@ class Rater:
     """Rates the subscription lines of accounts up to a date
 
     A line is charged period by period from the day after the last day
-    already charged; what has been charged and must not be (an ending or
-    a suspension after the charge) is credited once its period is known.
-    What is charged is read from the charges themselves, so rating twice
-    charges nothing twice."""
+    already charged. Once a period is known (it is over, or the line
+    ended before the end of what was charged), it is priced again for
+    the days used and the difference is corrected: credited when less
+    was used (an ending, a suspension), charged when more (a resumption,
+    more channels for the NCF). What is charged is read from the charges
+    themselves, so rating twice charges nothing twice."""
 
     def __init__(self, date):
         pool = Pool()
@@ -205,7 +230,7 @@ class Rater:
                         continue
                     vlist.extend(self.rate_line(
                             subscriber, line, horizon,
-                            charged.get(line.id, {}),
+                            charged.get(line.id, []),
                             suspended.get(connection.id, [])))
         for values in vlist:
             values.setdefault('currency', self.currency.id)
@@ -254,16 +279,15 @@ class Rater:
         if template.rsoft_kind in ONE_TIME_KINDS:
             if (line.start_date <= horizon
                     and (not self.start or line.start_date >= self.start)
-                    and (line.start_date, line.start_date, 'one_time')
-                    not in charged):
+                    and not any(c['kind'] == 'one_time' for c in charged)):
                 yield self._one_time(subscriber, line)
             return
         if (template.rsoft_bill_suspended
                 or template.rsoft_kind in HARDWARE_KINDS):
             suspended = []
         schedule = self.schedule(subscriber, line)
-        last = max((c['date_to'] for (_, _, k), c in charged.items()
-                if k == 'recurring'), default=None)
+        last = max((c['date_to'] for c in charged
+                if c['kind'] == 'recurring'), default=None)
         start = max(line.start_date, last + _DAY) if last else line.start_date
         if self.start:
             start = max(start, self.start)
@@ -320,17 +344,23 @@ class Rater:
             key=lambda c: c.discount, default=None)
 
     def _credits(self, subscriber, line, schedule, charged, suspended):
-        """Yield a credit for each period charged beyond what was used
+        """Yield the correction of each period known whose charges differ
+        from what was used
 
-        A period is credited once, when the line has ended before the end
-        of what was charged or the period is over; never more than was
-        charged for it. A cancelled line never ran: all it was charged,
-        one-time charges included, is credited."""
+        A period is known once it is over or the line ended before the
+        end of what was charged. What was used is priced at the price
+        the period was charged at; the net of a period is never below
+        zero nor above its price. A cancelled line never ran: all it
+        was charged, one-time charges included, is credited."""
         last = self.last_day(line)
-        for (period_start, period_end, kind), charge in charged.items():
-            if (kind == 'credit'
-                    or (kind == 'one_time' and line.state != 'cancelled')
-                    or (period_start, period_end, 'credit') in charged):
+        periods = defaultdict(list)
+        for charge in charged:
+            periods[charge['period_start'], charge['period_end']].append(
+                charge)
+        for (period_start, period_end), charges in periods.items():
+            charge, = [c for c in charges
+                if c['kind'] not in CORRECTION_KINDS]
+            if charge['kind'] == 'one_time' and line.state != 'cancelled':
                 continue
             ended = last is not None and last < charge['date_to']
             if not ended and period_end >= self.date:
@@ -338,33 +368,46 @@ class Rater:
                 continue
             used_to = min(charge['date_to'],
                 last if last is not None else period_end)
-            used = Decimal(0)
-            if used_to >= charge['date_from']:
-                window = (charge['date_from'], used_to, period_start,
-                    period_end)
-                values = self._recurring(
-                    subscriber, line, schedule, window, suspended)
-                used = values['amount'] if values else Decimal(0)
-            credit = max(used - charge['amount'], -charge['amount'])
-            if credit >= 0:
+            used = self._used(subscriber, line, schedule, charge, used_to,
+                suspended)
+            net = sum(c['amount'] for c in charges)
+            amount = used - net
+            if not amount:
                 continue
+            kind = 'credit' if amount < 0 else 'adjustment'
             unused_from = max(used_to + _DAY, charge['date_from']) if (
-                ended) else charge['date_from']
-            values = self._values(subscriber, line, 'credit',
+                ended and kind == 'credit') else charge['date_from']
+            values = self._values(subscriber, line, kind,
                 (unused_from, charge['date_to'], period_start, period_end),
-                [], credit, charge['period_price'], charge['price_version'],
+                [], amount, charge['period_price'], charge['price_version'],
                 charge['ncf_rule'], None)
+            values['revision'] = len(charges) - 1
             values['price_list_line'] = charge['price_list_line']
             lang = self.lang(subscriber)
             values['description'] = gettext(
-                'rsoft_billing.msg_credit_description',
+                f'rsoft_billing.msg_{kind}_description',
                 offer=line.product.rec_name,
                 start=format_date(period_start, lang),
                 end=format_date(period_end, lang),
-                charged=format_amount(charge['amount'], lang),
-                used=format_amount(charge['amount'] + credit, lang),
-                amount=format_amount(credit, lang))
+                charged=format_amount(net, lang),
+                used=format_amount(used, lang),
+                amount=format_amount(amount, lang))
             yield values
+
+    def _used(self, subscriber, line, schedule, charge, used_to, suspended):
+        """Return the amount of the days of charge's window up to used_to
+        that were used, at the price charge was made at"""
+        if used_to < charge['date_from'] or charge['kind'] == 'one_time':
+            return Decimal(0)
+        period_start, period_end = charge['period_start'], charge['period_end']
+        segments = _without(charge['date_from'], used_to, suspended)
+        if line.ncf:
+            amount, _, _ = self._ncf_amount(
+                line, schedule, segments, period_start, period_end)
+            return amount
+        return self.prorate(charge['period_price'],
+            sum(days(s, e) for s, e in segments),
+            days(period_start, period_end))
 
     @staticmethod
     def lang(subscriber):
@@ -515,19 +558,17 @@ class Rater:
 
     @staticmethod
     def _charged(lines):
-        "Return {line id: {(period start, end, kind): charge values}}"
+        "Return {line id: [charge values]}"
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
-        result = defaultdict(dict)
+        result = defaultdict(list)
         names = ['line', 'period_start', 'period_end', 'kind', 'date_from',
             'date_to', 'amount', 'period_price', 'price_version',
             'price_list_line', 'ncf_rule']
         for charge in Charge.search_read(
                 [('line', 'in', [line.id for line in lines])],
                 fields_names=names):
-            key = (charge['period_start'], charge['period_end'],
-                charge['kind'])
-            result[charge['line']][key] = charge
+            result[charge['line']].append(charge)
         return result
 
     @staticmethod

@@ -6,7 +6,7 @@ import datetime
 from contextlib import contextmanager
 from decimal import Decimal
 
-from trytond.modules.rsoft_subscriber.tests.tools import subscribe
+from trytond.modules.rsoft_subscriber.tests.tools import LAUNCH, subscribe
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 
@@ -220,3 +220,109 @@ class RatingTestCase(BillingOperator, _DBTestCase):
             # apart gave 16.77 + 4.19 = 20.96
             self.assertEqual(ncf.amount, Decimal('20.97'))
             self.assertIn("5 of 31 days", ncf.description)
+
+    @staticmethod
+    def ncf_slabs(*slabs):
+        "Give the operator NCF slabs of (max channels, amount)"
+        pool = Pool()
+        NcfRule = pool.get('rsoft.ncf.rule')
+        # Created after the fixture's rule of the same day: it wins
+        NcfRule.create([{
+                    'name': "Small slabs", 'start_date': LAUNCH,
+                    'second_tv_rate': Decimal('0.40'),
+                    'slabs': [('create', [
+                                {'sequence': i, 'max_channels': limit,
+                                    'amount': Decimal(amount)}
+                                for i, (limit, amount) in enumerate(slabs)])],
+                    }])
+
+    @staticmethod
+    def period_net(line, start):
+        Charge = Pool().get('rsoft.billing.charge')
+        return sum(c.amount for c in Charge.search([
+                    ('line', '=', line.id), ('period_start', '=', start)]))
+
+    @staticmethod
+    def ncf_line(subscriber):
+        Connection = Pool().get('rsoft.connection')
+        connection = Connection(subscriber.connections[0].id)
+        line, = [line for line in connection.lines if line.ncf]
+        return line
+
+    @with_transaction()
+    def test_prepaid_ncf_dearer_mid_period(self):
+        "A channel added mid-period: the dearer NCF is charged for its days"
+        with self.set_up(mode='prepaid') as (op, account):
+            self.ncf_slabs((1, '117.37'), (2, '130.00'))
+            subscriber = account(D(2025, 1, 1))
+            connection = subscriber.connections[0]
+            # One channel counted for the NCF, then a second from 15 Feb
+            subscribe(connection, op.sports, D(2025, 1, 1))
+            self.bill(subscriber, D(2025, 2, 1))
+            subscribe(connection, op.alacarte_hd, D(2025, 2, 15))
+            self.bill(subscriber, D(2025, 3, 1))
+            self.bill(subscriber, D(2025, 3, 2))
+            ncf = self.ncf_line(subscriber)
+            # 117.37 × 14/28 + 130 × 14/28 = 58.685 + 65.00
+            self.assertEqual(
+                self.period_net(ncf, D(2025, 2, 1)), Decimal('123.69'))
+            february = [kind for kind, date_from, _, _ in self.charges(ncf)
+                if date_from.month == 2]
+            self.assertEqual(february, ['recurring', 'adjustment'])
+
+    @with_transaction()
+    def test_prepaid_resumed_days_charged(self):
+        "Charged while suspended, then resumed: the days after are due"
+        pool = Pool()
+        Connection = pool.get('rsoft.connection')
+        with self.set_up(mode='prepaid') as (op, account):
+            subscriber = account(D(2025, 1, 1))
+            connection = subscriber.connections[0]
+            gold = subscribe(connection, op.gold, D(2025, 1, 10))
+            Connection.do_suspend(
+                [connection], 'non_payment', date=D(2025, 1, 12))
+            self.bill(subscriber, D(2025, 1, 15))
+            # Only the 10th and 11th were charged: the suspension runs
+            self.assertEqual(self.net(gold), Decimal('20.00'))
+            Connection.resume([Connection(connection.id)], date=D(2025, 1, 20))
+            self.bill(subscriber, D(2025, 2, 1))
+            self.bill(subscriber, D(2025, 2, 2))
+            # 10 to 11 and 20 to 31 January: 14 days of 31
+            self.assertEqual(
+                self.period_net(gold, D(2025, 1, 1)), Decimal('140.00'))
+            self.assertEqual(
+                self.period_net(self.ncf_line(subscriber), D(2025, 1, 1)),
+                Decimal('58.71'))
+
+    @with_transaction()
+    def test_back_dated_stop_after_suspension_credit(self):
+        "A period credited for a suspension is credited again for a stop"
+        pool = Pool()
+        Connection = pool.get('rsoft.connection')
+        Line = pool.get('rsoft.subscription.line')
+        with self.set_up(mode='prepaid') as (op, account):
+            subscriber = account(D(2025, 1, 1))
+            connection = subscriber.connections[0]
+            gold = subscribe(connection, op.gold, D(2025, 1, 1))
+            self.bill(subscriber, D(2025, 1, 1))
+            Connection.do_suspend(
+                [connection], 'non_payment', date=D(2025, 1, 10))
+            Connection.resume([Connection(connection.id)], date=D(2025, 1, 15))
+            self.bill(subscriber, D(2025, 2, 1))
+            self.assertEqual(
+                self.period_net(gold, D(2025, 1, 1)), Decimal('260.00'))
+            # On 5 February, stopped with effect from 20 January
+            Line.stop([Line(gold.id)], D(2025, 1, 20))
+            self.bill(subscriber, D(2025, 2, 5))
+            # 1 to 9 and 15 to 19 January: 14 days of 31
+            self.assertEqual(
+                self.period_net(gold, D(2025, 1, 1)), Decimal('140.00'))
+            self.assertEqual(
+                [(k, a) for k, f, _, a in self.charges(gold)
+                    if f < D(2025, 2, 1)],
+                [('recurring', Decimal('310.00')),
+                    ('credit', Decimal('-50.00')),
+                    ('credit', Decimal('-120.00'))])
+            # Rating again changes nothing
+            self.bill(subscriber, D(2025, 2, 5))
+            self.assertEqual(len(self.charges(gold)), 5)
