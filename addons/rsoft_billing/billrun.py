@@ -4,7 +4,7 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Literal, Null
+from sql import Null
 from sql.aggregate import Count, Sum
 
 from trytond.exceptions import UserError
@@ -480,7 +480,7 @@ class BillRun(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         # Summed by the database: a run has many thousand accounts
         cursor.execute(*account.select(
-                account.state, Count(Literal('*')),
+                account.state, Count(),
                 Sum(account.invoice_count), Sum(account.amount),
                 where=account.run == run.id,
                 group_by=[account.state]))

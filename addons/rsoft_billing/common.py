@@ -1,6 +1,7 @@
 "Helpers shared by the billing models"
 from contextlib import contextmanager
 
+from trytond import backend
 from trytond.transaction import Transaction
 
 
@@ -9,6 +10,11 @@ def savepoint(name):
     "Undo what the block did when it raises, and only that"
     transaction = Transaction()
     cursor = transaction.connection.cursor()
+    # On SQLite, a savepoint outside a transaction starts one that its
+    # release commits: the block would be kept whatever follows
+    if (backend.name == 'sqlite'
+            and not transaction.connection.in_transaction):
+        cursor.execute('BEGIN IMMEDIATE')
     cursor.execute(f'SAVEPOINT {name}')
     try:
         yield

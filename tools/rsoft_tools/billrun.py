@@ -114,14 +114,22 @@ def launch(database, run_id, resume=False):
         from trytond.transaction import Transaction
         pool = Pool()
         Run = pool.get('rsoft.billing.run')
+        Queue = pool.get('ir.queue')
         run = Run(run_id)
-        transaction = Transaction()
-        transaction.tasks.clear()
+        Transaction().tasks.clear()
         if resume:
             Run.resume([run])
         else:
             Run.start([run])
-        return list(transaction.tasks)
+        # Read from the queue, not from the transaction: with [queue]
+        # worker = True, the tasks are left to the workers there
+        return [t.id for t in Queue.search([
+                    ('name', '=', 'billing'),
+                    ('dequeued_at', '=', None),
+                    ], order=[('id', 'ASC')])
+            if t.data.get('model') == 'rsoft.billing.run'
+            and t.data.get('method') == 'process_batch'
+            and t.data.get('instances') == run_id]
     return _transaction(database, start)
 
 

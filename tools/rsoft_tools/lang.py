@@ -35,15 +35,19 @@ def _set_language(company_id, code):
     pool = Pool()
     Lang = pool.get('ir.lang')
     Company = pool.get('company.company')
-    Configuration = pool.get('party.configuration')
+    PartyLang = pool.get('party.configuration.party_lang')
     Party = pool.get('party.party')
     User = pool.get('res.user')
     # Not Lang.get: it would fall back on English without en_IN
     lang, = Lang.search([('code', '=', code)])
-    # Without a company in the context, the default of every company
-    configuration = Configuration(1)
-    configuration.party_lang = lang
-    configuration.save()
+    # The default of every company (no company): written on the value
+    # model itself, as saving the singleton would lock its table and
+    # start the transaction again halfway
+    defaults = PartyLang.search([('company', '=', None)])
+    if defaults:
+        PartyLang.write(defaults, {'party_lang': lang.id})
+    else:
+        PartyLang.create([{'party_lang': lang.id}])
     Party.write([Company(company_id).party], {'lang': lang.id})
     User.write(User.search(['OR',
                 ('login', '=', 'admin'),
