@@ -369,7 +369,32 @@ class SaoClient:
             if i < len(path) - 1:
                 row.find_element(By.CSS_SELECTOR, '.expander').click()
             else:
+                self._open_leaf(row, parent, path)
+
+    def _open_leaf(self, row, parent, path):
+        """Click the menu entry until a tab opens: on a loaded machine a
+        click while the tree redraws after expanding is lost"""
+        from selenium.common.exceptions import (
+            StaleElementReferenceException,
+            TimeoutException,
+        )
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+        css = '#tabcontent > .tab-pane'
+        tabs = len(self.driver.find_elements(By.CSS_SELECTOR, css))
+        for _ in range(3):
+            try:
                 row.find_element(By.CSS_SELECTOR, '.column-char').click()
+                WebDriverWait(self.driver, self.TIMEOUT / 3).until(
+                    lambda d: len(d.find_elements(By.CSS_SELECTOR, css))
+                    > tabs)
+                return
+            except (TimeoutException, StaleElementReferenceException):
+                row = self.wait.until(
+                    lambda d: d.execute_script(
+                        self._FIND_ROW, path[-1], parent),
+                    f'menu entry {" / ".join(path)} not found')
+        raise AssertionError(f'menu entry {" / ".join(path)} opens no tab')
 
     def current_list(self):
         "The rows of the list in the current tab, once loaded, as texts"
