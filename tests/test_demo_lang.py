@@ -7,7 +7,7 @@ from decimal import Decimal
 from rsoft_tools.generate import Generator
 from rsoft_tools.lang import set_language
 
-from trytond.tests.test_tryton import DB_NAME
+from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.tests.tools import activate_modules
 
 
@@ -20,6 +20,13 @@ class DemoLangTestCase(unittest.TestCase):
         set_language(DB_NAME, cls.company_id)
         # Idempotent: the demo sets it again on each run of the generator
         set_language(DB_NAME, cls.company_id)
+
+    @classmethod
+    def tearDownClass(cls):
+        # The generator's connections would keep the next test class
+        # from restoring its database
+        drop_db()
+        super().tearDownClass()
 
     def _transaction(self):
         from trytond.transaction import Transaction

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from rsoft_tools.generate import Generator, SubscriberBatch
 
-from trytond.tests.test_tryton import DB_NAME
+from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.tests.tools import activate_modules
 
 ADMIN_PASSWORD = 'demo-Admin-Password-1'
@@ -20,6 +20,13 @@ class DemoOperatorTestCase(unittest.TestCase):
         cls.generator.run()
         cls.set_admin_password(ADMIN_PASSWORD)
         cls.passwords = cls.generator.create_lco_users()
+
+    @classmethod
+    def tearDownClass(cls):
+        # The generator's connections would keep the next test class
+        # from restoring its database
+        drop_db()
+        super().tearDownClass()
 
     @classmethod
     def set_admin_password(cls, password):

@@ -294,12 +294,25 @@ class Generator:
             'installation': ("Installation and activation revenue", '998734'),
             'activation': ("Installation and activation revenue", '998466'),
             }
+        # Services are recognised over time, hardware at a point of time
+        codes = {
+            pay_tv: '4.2.3',
+            "Network capacity fee revenue": '4.2.4',
+            "STB rental revenue": '4.2.5',
+            "Installation and activation revenue": '4.2.6',
+            "Hardware sales": '4.1.3',
+            }
         revenue = accounts['revenue']
         revenues = {}
         for name, _ in kinds.values():
             if name not in revenues:
+                code = codes[name]
+                parent, = Account.find([
+                        ('company', '=', company.id),
+                        ('code', '=', code.rsplit('.', 1)[0] + '.0'),
+                        ])
                 revenues[name] = Account(name=name, company=company,
-                    type=revenue.type, parent=revenue.parent)
+                    code=code, type=revenue.type, parent=parent)
                 revenues[name].save()
         if not IrModel.find([('name', '=', 'rsoft.billing.offer_kind')]):
             return
@@ -553,7 +566,7 @@ class Generator:
         Region = pool.get('rsoft.region')
         company, = Company.search([], limit=1)
         south, = PriceList.create([{
-                    'name': "Karnataka LCO Prices", 'company': company.id,
+                    'name': "South India LCO Prices", 'company': company.id,
                     'lines': [('create', [{
                                     'formula': 'unit_price * 0.95'}])],
                     }])
