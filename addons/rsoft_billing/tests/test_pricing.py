@@ -1,7 +1,6 @@
 """Pricing: the price lists of the LCOs and their territories set the
 price their subscribers are rated at, dated like every price"""
 import datetime
-from contextlib import contextmanager
 from decimal import Decimal
 from unittest.mock import patch
 
@@ -10,27 +9,14 @@ from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 
-from .tools import BillingOperator, new_account
+from .tools import AccountsMixin, BillingOperator
 
 D = datetime.date
 
 
-class PricingTestCase(BillingOperator, _DBTestCase):
+class PricingTestCase(AccountsMixin, BillingOperator, _DBTestCase):
     "Test the price lists in rating"
     module = 'rsoft_billing'
-
-    @contextmanager
-    def set_up(self, mode='postpaid', cycle=1):
-        "Yield (operator, account factory taking the LCO)"
-        with self.fixture() as (op, _):
-
-            def account(lco, start, **values):
-                values.setdefault('billing_mode', mode)
-                values.setdefault('billing_cycle', cycle)
-                values.setdefault('bill_day_mode', 'fixed')
-                values.setdefault('bill_day', 1)
-                return new_account(lco, start, **values)
-            yield op, account
 
     @staticmethod
     def price_list(op, name, *lines, lco=None, region=None):
@@ -58,11 +44,6 @@ class PricingTestCase(BillingOperator, _DBTestCase):
         return price_list
 
     @staticmethod
-    def bill(subscriber, date):
-        Subscriber = Pool().get('rsoft.subscriber')
-        return Subscriber.bill([Subscriber(subscriber.id)], date)
-
-    @staticmethod
     def charges(line):
         Charge = Pool().get('rsoft.billing.charge')
         return Charge.search([('line', '=', line.id)],
@@ -78,9 +59,9 @@ class PricingTestCase(BillingOperator, _DBTestCase):
                 (op.gold, 'unit_price * 0.9', D(2025, 2, 1), D(2025, 3, 31)),
                 lco=op.lco_a)
             list_line, = tariff.lines
-            ours = account(op.lco_a, D(2025, 1, 1))
+            ours = account(D(2025, 1, 1), lco=op.lco_a)
             gold = subscribe(ours.connections[0], op.gold, D(2025, 1, 1))
-            other = account(op.lco_b, D(2025, 1, 1))
+            other = account(D(2025, 1, 1), lco=op.lco_b)
             other_gold = subscribe(
                 other.connections[0], op.gold, D(2025, 1, 1))
             for subscriber in [ours, other]:
@@ -118,7 +99,7 @@ class PricingTestCase(BillingOperator, _DBTestCase):
                 (op.gold, 'unit_price * 0.9', None, None), lco=op.lco_a)
             amounts = []
             for lco in [op.lco_a, op.lco_b, op.lco_c]:
-                subscriber = account(lco, D(2025, 1, 1))
+                subscriber = account(D(2025, 1, 1), lco=lco)
                 gold = subscribe(
                     subscriber.connections[0], op.gold, D(2025, 1, 1))
                 self.bill(subscriber, D(2025, 2, 1))
@@ -140,11 +121,11 @@ class PricingTestCase(BillingOperator, _DBTestCase):
                 (op.gold, '250', None, None),
                 (op.sports, 'unit_price * 0.9', None, None),
                 lco=op.lco_a)
-            subscriber = account(op.lco_a, D(2025, 1, 1))
+            subscriber = account(D(2025, 1, 1), lco=op.lco_a)
             connection = subscriber.connections[0]
             gold = subscribe(connection, op.gold, D(2025, 1, 1))
             sports = subscribe(connection, op.sports, D(2025, 1, 1), term=3)
-            other = account(op.lco_a, D(2025, 1, 1))
+            other = account(D(2025, 1, 1), lco=op.lco_a)
             gold_term = subscribe(
                 other.connections[0], op.gold, D(2025, 1, 1), term=3)
             for account_ in [subscriber, other]:
@@ -178,7 +159,7 @@ class PricingTestCase(BillingOperator, _DBTestCase):
             amounts = []
             for cycle in [1, 3]:
                 subscriber = account(
-                    op.lco_a, D(2025, 1, 1), billing_cycle=cycle)
+                    D(2025, 1, 1), lco=op.lco_a, billing_cycle=cycle)
                 gold = subscribe(
                     subscriber.connections[0], op.gold, D(2025, 1, 1))
                 self.bill(subscriber, D(2025, 4, 1))
@@ -193,7 +174,7 @@ class PricingTestCase(BillingOperator, _DBTestCase):
             self.price_list(op, "LCO-A Tariff",
                 (op.gold, 'unit_price * 0.9', D(2025, 2, 1), None),
                 lco=op.lco_a)
-            subscriber = account(op.lco_a, D(2025, 2, 1))
+            subscriber = account(D(2025, 2, 1), lco=op.lco_a)
             gold = subscribe(subscriber.connections[0], op.gold,
                 D(2025, 2, 11))
             self.bill(subscriber, D(2025, 3, 1))
@@ -210,11 +191,11 @@ class PricingTestCase(BillingOperator, _DBTestCase):
         "The wallet is asked for April at April's price list price"
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
-        with self.set_up(mode='prepaid') as (op, account):
+        with self.set_up(mode='prepaid', wallet=None) as (op, account):
             self.price_list(op, "LCO-A Tariff",
                 (op.gold, 'unit_price * 0.9', D(2025, 4, 1), None),
                 lco=op.lco_a)
-            subscriber = account(op.lco_a, D(2025, 3, 1))
+            subscriber = account(D(2025, 3, 1), lco=op.lco_a)
             subscribe(subscriber.connections[0], op.gold, D(2025, 3, 1))
             wallet, = Wallet.get_wallets([subscriber])
             Wallet.top_up([(wallet, Decimal('1000'), D(2025, 3, 1))])
@@ -233,7 +214,7 @@ class PricingTestCase(BillingOperator, _DBTestCase):
             # 310 × 0.8765 = 271.715
             self.price_list(op, "LCO-A Tariff",
                 (op.gold, 'unit_price * 0.8765', None, None), lco=op.lco_a)
-            subscriber = account(op.lco_a, D(2025, 1, 1))
+            subscriber = account(D(2025, 1, 1), lco=op.lco_a)
             gold = subscribe(subscriber.connections[0], op.gold,
                 D(2025, 1, 1))
             self.bill(subscriber, D(2025, 2, 1))
@@ -247,7 +228,7 @@ class PricingTestCase(BillingOperator, _DBTestCase):
         with self.set_up() as (op, account):
             self.price_list(op, "LCO-A Tariff",
                 (op.gold, 'unit_price - 400', None, None), lco=op.lco_a)
-            subscriber = account(op.lco_a, D(2025, 1, 1))
+            subscriber = account(D(2025, 1, 1), lco=op.lco_a)
             subscribe(subscriber.connections[0], op.gold, D(2025, 1, 1))
 
             with self.assertRaises(UserError) as cm:
@@ -267,7 +248,8 @@ class PricingTestCase(BillingOperator, _DBTestCase):
         with self.set_up() as (op, account):
             self.price_list(op, "LCO-A Tariff",
                 (op.gold, 'unit_price * 0.9', None, None), lco=op.lco_a)
-            subscribers = [account(op.lco_a, D(2025, 1, 1)) for _ in range(3)]
+            subscribers = [
+                account(D(2025, 1, 1), lco=op.lco_a) for _ in range(3)]
             lines = [subscribe(s.connections[0], op.gold, D(2025, 1, 1))
                 for s in subscribers]
 

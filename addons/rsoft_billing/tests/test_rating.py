@@ -3,48 +3,20 @@
 Each test is the example of the issue that reported it, with the amounts
 an operator would check on the account's charges."""
 import datetime
-from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.modules.rsoft_subscriber.tests.tools import LAUNCH, subscribe
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 
-from .tools import BillingOperator, new_account
+from .tools import AccountsMixin, BillingOperator
 
 D = datetime.date
 
 
-class RatingTestCase(BillingOperator, _DBTestCase):
+class RatingTestCase(AccountsMixin, BillingOperator, _DBTestCase):
     "Test the rating of subscription lines"
     module = 'rsoft_billing'
-
-    @contextmanager
-    def set_up(self, mode='postpaid', day=1, cycle=1, **extra):
-        "Yield (operator, account factory)"
-        with self.fixture() as (op, _):
-
-            def account(start, **values):
-                values.setdefault('billing_mode', mode)
-                values.setdefault('billing_cycle', cycle)
-                values.setdefault('bill_day_mode', 'fixed')
-                values.setdefault('bill_day', day)
-                subscriber = new_account(op.lco_a, start, **values, **extra)
-                if mode == 'prepaid':
-                    self.top_up(subscriber, start)
-                return subscriber
-            yield op, account
-
-    @staticmethod
-    def top_up(subscriber, date, amount=Decimal('100000')):
-        Wallet = Pool().get('rsoft.wallet')
-        wallet, = Wallet.get_wallets([subscriber])
-        Wallet.top_up([(wallet, amount, date)])
-
-    @staticmethod
-    def bill(subscriber, date):
-        Subscriber = Pool().get('rsoft.subscriber')
-        return Subscriber.bill([Subscriber(subscriber.id)], date)
 
     @staticmethod
     def charges(line):
