@@ -1,6 +1,7 @@
 from sql import Null
 
 from trytond.model import fields
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
@@ -13,6 +14,12 @@ class Partner(metaclass=PoolMeta):
         ondelete='RESTRICT',
         help="Where the partner's set-top boxes and smart cards are; "
         "created with the partner.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # The LCO's record rules on devices and moves follow it
+        cls._system_fields |= {'stock_location'}
 
     @classmethod
     def create(cls, vlist):
@@ -72,7 +79,7 @@ class Partner(metaclass=PoolMeta):
         return False
 
 
-class Location(metaclass=PoolMeta):
+class Location(SystemFieldsMixin, metaclass=PoolMeta):
     __name__ = 'stock.location'
 
     rsoft_partner = fields.Many2One(
@@ -80,6 +87,12 @@ class Location(metaclass=PoolMeta):
         ondelete='RESTRICT',
         help="The partner whose stock the location holds: LCO users see "
         "only the locations of their own chain.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # The LCO record rule on locations reads it
+        cls._system_fields |= {'rsoft_partner'}
 
     @classmethod
     def __register__(cls, module_name):

@@ -7,6 +7,7 @@ from trytond.model import (
     fields,
     tree,
 )
+from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -29,8 +30,8 @@ PARENT_ROLES = {
 
 
 class Partner(
-        tree(name='code', separator=' / '), DeactivableMixin, ModelSQL,
-        ModelView):
+        SystemFieldsMixin, tree(name='code', separator=' / '),
+        DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'rsoft.partner'
     __string__ = "Distribution Partner"
 

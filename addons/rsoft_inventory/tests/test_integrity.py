@@ -321,3 +321,31 @@ class InventoryIntegrityTestCase(FixtureMixin, _DBTestCase):
             self.assertEqual((box_b.device_state, spare_b.device_state),
                 ('faulty', 'installed'))
             self.assertEqual(Swap(swap_b.id).state, 'done')
+
+    @with_transaction()
+    def test_partner_locations_refused(self):
+        "Nobody moves a partner's stock, or gives a location to a partner"
+        pool = Pool()
+        Partner = pool.get('rsoft.partner')
+        Location = pool.get('stock.location')
+        with self.operator(boxes=1) as op:
+            lco_a, lco_b = op.lco_a, op.lco_b
+            before = (lco_a.stock_location, lco_b.stock_location.rsoft_partner)
+            clerk = self.users(op)[1]
+            with rpc_as(clerk):
+                with self.assertRaisesRegex(
+                        AccessError, f'"Stock Location".*{SYSTEM}'):
+                    Partner.write([lco_a], {
+                            'stock_location': lco_b.stock_location.id})
+            # Tryton's stock administrators write locations
+            stockist = create_clerk('stockist', op.mso.company,
+                ('stock', 'group_stock_admin'))
+            with rpc_as(stockist):
+                with self.assertRaisesRegex(
+                        AccessError, f'"Distribution Partner".*{SYSTEM}'):
+                    Location.write([lco_b.stock_location], {
+                            'rsoft_partner': lco_a.id})
+            lco_a, lco_b = Partner.browse([lco_a.id, lco_b.id])
+            self.assertEqual(
+                (lco_a.stock_location, lco_b.stock_location.rsoft_partner),
+                before)
