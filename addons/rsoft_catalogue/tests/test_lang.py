@@ -108,3 +108,22 @@ class LangTestCase(unittest.TestCase):
         self.assertEqual(
             Report.format_number(D('12345678.9'), en_in, 2),
             '1,23,45,678.90')
+
+    @with_transaction()
+    def test_sheet_dates(self):
+        "Spreadsheets write dates as the user reads them"
+        import io
+
+        import openpyxl
+
+        from trytond.modules.rsoft_catalogue.sheet import RecordSheet
+
+        def date_format(language):
+            with Transaction().set_context(language=language):
+                content = RecordSheet.sheet_content(
+                    "Devices", "Devices", [("Received", 12, 'date')],
+                    [[dt.date(2026, 12, 6)]])
+            sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+            return sheet.cell(row=4, column=1).number_format
+        self.assertEqual(date_format('en_IN'), 'dd/mm/yyyy')
+        self.assertEqual(date_format('en'), 'mm/dd/yyyy')
