@@ -444,9 +444,8 @@ class BillRun(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
                         Decimal(0)),
                     }
             else:
-                # Found billed, by another run or by this task run twice
-                # (Tryton runs a task again when no worker takes it): what
-                # was recorded of it stays
+                # Found billed by another run: none of its invoices is
+                # this run's
                 values = {'state': 'done'}
             to_write.extend(([account], values))
         # Workers settling the same account at once fail to write it but
