@@ -10,7 +10,7 @@
    top-level name to the real trytond.modules.<name> package so only one
    copy of the module code (and of its routes) exists.
 3. Before the tests run, the test database cache of each module under test
-   is filled along the module graph (rsoft_catalogue.tests.dbcache).
+   is filled along the module graph (rsoft_toolkit.tests.dbcache).
 """
 import importlib
 import os
@@ -84,7 +84,7 @@ def pytest_collection_finish(session):
     "Fill the test database cache of the modules under test at once"
     if not os.environ.get('DB_CACHE') or session.config.option.collectonly:
         return
-    from trytond.modules.rsoft_catalogue.tests.dbcache import prepare
+    from trytond.modules.rsoft_toolkit.tests.dbcache import prepare
     from trytond.tests.test_tryton import _DBTestCase
     databases = set()
     for item in session.items:

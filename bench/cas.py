@@ -786,7 +786,7 @@ def enqueue_burst(system_id, count):
     system_id, in sequence order per device; return how many"""
     from sql import Literal
 
-    from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+    from trytond.modules.rsoft_toolkit.bulk import BulkWriter
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     pool = Pool()

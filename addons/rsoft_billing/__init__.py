@@ -1,3 +1,0 @@
-from . import routes
-
-__all__ = [routes]

@@ -13,7 +13,7 @@ from trytond.modules.rsoft_catalogue.common import (
     format_date,
     format_rate,
 )
-from trytond.modules.rsoft_catalogue.guard import check_record_rules
+from trytond.modules.rsoft_toolkit.guard import check_record_rules
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 

@@ -1,10 +1,6 @@
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
-from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
-from trytond.pyson import Id
-from trytond.transaction import Transaction
+from trytond.modules.rsoft_toolkit.migration import check_adopted
 
-from .payment import ALLOCATIONS
 from .profile import BILLING_MODES
 from .schedule import CYCLES
 
@@ -32,44 +28,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         domain=[('batch_size', '>', 0)],
         help="The number of accounts a bill run task rates and invoices "
         "at a time.")
-    payment_sequence = fields.Many2One(
-        'ir.sequence.strict', "Receipt Sequence",
-        domain=[
-            ('sequence_type', '=', Id('rsoft_billing',
-                    'sequence_type_payment')),
-            ],
-        help="Numbers the payment receipts without gaps, as receipt books "
-        "are audited.")
-    payment_allocation = fields.Selection(
-        ALLOCATIONS, "Payment Allocation", required=True,
-        help="The adjustment priority: the order in which a payment "
-        "settles the open items of an account. An LCO may have its own.")
-    online_collector = fields.Many2One(
-        'rsoft.payment.collector', "Online Collector",
-        help="The collector of the payments recorded from gateways and "
-        "settlement files.")
-    bounce_fee = Monetary(
-        "Bounce Fee", currency='fee_currency', digits='fee_currency',
-        help="Proposed when a cheque bounces.")
-    fee_currency = fields.Function(
-        fields.Many2One('currency.currency', "Fee Currency"),
-        'get_fee_currency')
-    bounce_fee_product = fields.Many2One(
-        'product.product', "Bounce Fee Product",
-        domain=[('type', '=', 'service')],
-        help="The service invoiced for a bounce fee, with its taxes.")
-
-    @classmethod
-    def default_payment_allocation(cls):
-        return 'oldest_first'
-
-    def get_fee_currency(self, name):
-        pool = Pool()
-        Company = pool.get('company.company')
-        company = Transaction().context.get('company')
-        if company is not None and company >= 0:
-            return Company(company).currency.id
-
     @classmethod
     def default_default_billing_mode(cls):
         return 'prepaid'
@@ -81,3 +39,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_batch_size(cls):
         return 200
+
+    @classmethod
+    def __register__(cls, module):
+        # Updated without rsoft_payment having taken the payments over,
+        # this module would delete their records
+        check_adopted(module, 'rsoft_payment', 'rsoft.payment')
+        super().__register__(module)

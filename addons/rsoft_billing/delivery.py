@@ -8,7 +8,7 @@ import datetime
 from collections import defaultdict
 
 from trytond.model import fields
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 

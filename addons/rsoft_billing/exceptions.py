@@ -1,5 +1,5 @@
 from trytond.exceptions import UserError
-from trytond.model.exceptions import AccessError, ValidationError
+from trytond.model.exceptions import ValidationError
 
 
 class BillingProfileError(ValidationError):
@@ -19,24 +19,4 @@ class BillRunError(UserError):
 
 
 class CampaignError(ValidationError):
-    pass
-
-
-class PaymentError(UserError):
-    pass
-
-
-class PaymentReversalError(UserError):
-    pass
-
-
-class PaymentPostedError(AccessError):
-    pass
-
-
-class SystemRecordError(AccessError):
-    pass
-
-
-class GatewaySecretError(ValidationError):
     pass

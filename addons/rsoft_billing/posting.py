@@ -15,7 +15,7 @@ from decimal import Decimal
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.modules.account_invoice.exceptions import InvoiceNumberError
-from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+from trytond.modules.rsoft_toolkit.bulk import BulkWriter
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 

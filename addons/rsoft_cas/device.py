@@ -14,9 +14,9 @@ import json
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
-from trytond.modules.rsoft_catalogue.bulk import BulkWriter
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.modules.rsoft_subscriber.subscription import TV_OFFERS
+from trytond.modules.rsoft_toolkit.bulk import BulkWriter
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access

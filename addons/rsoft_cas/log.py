@@ -16,7 +16,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import AccessError
-from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+from trytond.modules.rsoft_toolkit.bulk import BulkWriter
 from trytond.transaction import Transaction
 
 KINDS = [

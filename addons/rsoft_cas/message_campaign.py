@@ -3,7 +3,7 @@ import datetime
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction

@@ -4,15 +4,13 @@ import datetime
 from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.secret import SecretMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.transaction import without_check_access
 
 from .drivers.base import Capabilities, driver_names, get_driver
 from .exceptions import MappingError
-
-MASK = '********'
 
 
 def parse_settings(text):
@@ -27,7 +25,9 @@ def parse_settings(text):
     return settings
 
 
-class System(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
+class System(
+        SecretMixin, SystemFieldsMixin, DeactivableMixin, ModelSQL,
+        ModelView):
     "A conditional access system of the head-end and how to reach it"
     __name__ = 'rsoft.cas.system'
     __string__ = "CAS System"
@@ -46,8 +46,9 @@ class System(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
         fields.Text(
             "Credentials",
             help="One 'key = value' per line (token, password, signing "
-            "key). Written only: it is never shown again."),
-        'get_credentials', setter='set_credentials')
+            "key). Written only: it reads masked, with at most its last "
+            "four characters."),
+        'get_secret', setter='set_secret')
     credential_store = fields.Text("Stored Credentials", readonly=True)
     osd = fields.Boolean("OSD", help="The CAS shows on-screen messages.")
     fingerprint = fields.Boolean(
@@ -108,6 +109,7 @@ class System(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
         cls._system_fields |= {
             'circuit', 'circuit_until', 'failures', 'health', 'health_date',
             'credential_store'}
+        cls._secrets['credentials'] = 'credential_store'
         t = cls.__table__()
         cls._sql_constraints += [
             ('code_unique', Unique(t, t.code),
@@ -178,17 +180,6 @@ class System(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
     def get_drivers(cls):
         return [(None, '')] + [(n, n) for n in driver_names()]
 
-    def get_credentials(self, name):
-        return MASK if self.credential_store else ''
-
-    @classmethod
-    def set_credentials(cls, systems, name, value):
-        # The mask shown back means "unchanged"
-        if value == MASK:
-            return
-        with without_check_access():
-            cls.write(systems, {'credential_store': value or None})
-
     @property
     def limits(self):
         return Capabilities(
@@ -203,7 +194,7 @@ class System(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
         "Return a new driver instance for the system"
         return get_driver(self.driver)(
             parse_settings(self.settings),
-            parse_settings(self.credential_store), self.limits)
+            parse_settings(self.secret_value('credentials')), self.limits)
 
     @classmethod
     def dispatch(cls, systems=None, passes=100):

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
@@ -13,7 +14,6 @@ from .common import (
     format_date,
 )
 from .exceptions import BouquetValidationError
-from .guard import SystemFieldsMixin
 
 KINDS = [
     ('broadcaster', "Broadcaster bouquet"),

@@ -1,10 +1,10 @@
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 
 from .common import MONEY_DIGITS, at_date, dated_amounts, format_date
 from .exceptions import ChannelValidationError
-from .guard import SystemFieldsMixin
 
 GENRES = [
     ('general_entertainment', "General Entertainment"),

@@ -41,6 +41,3 @@ class TariffRuleValidationError(ValidationError):
 class TariffComplianceError(UserError):
     pass
 
-
-class SystemFieldError(AccessError):
-    pass

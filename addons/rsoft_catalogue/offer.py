@@ -9,6 +9,7 @@ from trytond.model import (
     Workflow,
     fields,
 )
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 
@@ -26,7 +27,6 @@ from .exceptions import (
     OfferValidationError,
     RateValidationError,
 )
-from .guard import SystemFieldsMixin
 
 KINDS = [
     (None, ''),

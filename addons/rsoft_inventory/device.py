@@ -3,7 +3,7 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Unique, fields
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access

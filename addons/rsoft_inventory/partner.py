@@ -1,7 +1,7 @@
 from sql import Null
 
 from trytond.model import fields
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 

@@ -1,6 +1,4 @@
 "Receipt of devices from a vendor's production file, all or nothing"
-import csv
-import io
 import re
 from collections import defaultdict
 
@@ -9,8 +7,9 @@ from sql.operators import Any, In
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.modules.rsoft_catalogue.bulk import BulkWriter
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit import reader
+from trytond.modules.rsoft_toolkit.bulk import BulkWriter
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -20,15 +19,16 @@ from .device import STATES as DEVICE_STATES
 from .exceptions import ReceiptError, RecordedError
 from .product import normalize_mac
 
-# The names vendors give the columns, once lower-cased and squeezed
+# The names vendors give the columns, as the reader compares them; the
+# first names the column in errors
 COLUMNS = {
-    'serial': {'serial', 'serial number', 'serial no', 'stb serial',
-        'stb serial number', 'box serial'},
-    'chip_id': {'chip id', 'chipid', 'chip', 'chip number'},
-    'card_number': {'card number', 'card no', 'card', 'smart card',
-        'smartcard', 'smart card number', 'vc', 'vc number'},
-    'mac': {'mac', 'mac address'},
-    'pairing_key': {'pairing key', 'pairing', 'pair key'},
+    'serial': ('serial', 'serial number', 'serial no', 'stb serial',
+        'stb serial number', 'box serial'),
+    'chip_id': ('chip id', 'chipid', 'chip', 'chip number'),
+    'card_number': ('card number', 'card no', 'card', 'smart card',
+        'smartcard', 'smart card number', 'vc', 'vc number'),
+    'mac': ('mac', 'mac address'),
+    'pairing_key': ('pairing key', 'pairing', 'pair key'),
     }
 STATES = [
     ('draft', "Draft"),
@@ -171,33 +171,16 @@ class Receipt(SystemFieldsMixin, ModelSQL, ModelView):
     # Reading
 
     def read_rows(self):
-        "Return the rows of the file as dicts keyed by COLUMNS, numbered"
+        """Return the rows of the file as dicts keyed by COLUMNS, with their
+        line (row) and their position (index)"""
         if not self.file:
             raise ReceiptError(gettext(
                     'rsoft_inventory.msg_receipt_no_file',
                     receipt=self.rec_name))
-        data = bytes(self.file)
-        try:
-            if data[:2] == b'PK':
-                table = _read_xlsx(data)
-            else:
-                table = _read_csv(data)
-        except Exception as exception:
-            raise ReceiptError(gettext(
-                    'rsoft_inventory.msg_receipt_unreadable',
-                    receipt=self.rec_name, error=str(exception)))
-        header, *lines = table or [[]]
-        columns = [_column(h) for h in header]
-        if not any(columns):
-            raise ReceiptError(gettext(
-                    'rsoft_inventory.msg_receipt_no_header',
-                    receipt=self.rec_name))
-        rows = []
-        for number, line in enumerate(lines, 2):
-            row = {c: (v or '').strip() for c, v in zip(columns, line) if c}
-            if any(row.values()):
-                rows.append({'row': number, 'index': len(rows), **row})
-        return rows
+        rows = reader.read_rows(
+            bytes(self.file), COLUMNS, self.file_name or self.rec_name)
+        return [{'row': line, 'index': index, **values}
+            for index, (line, values) in enumerate(rows)]
 
     # Checking
 
@@ -489,39 +472,9 @@ def _within(field, values):
         yield In(field, list(sub_values))
 
 
-def _column(header):
-    name = re.sub(r'[\s_\-]+', ' ', str(header or '')).strip().lower()
-    for column, names in COLUMNS.items():
-        if name in names:
-            return column
-
-
 def _error(row, column, message):
     return {
         'row': row['row'], 'column': column,
         'value': row.get(column) or '', 'message': message,
         }
 
-
-def _read_csv(data):
-    text = data.decode('utf-8-sig')
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=',;\t')
-    except csv.Error:
-        dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
-
-
-def _read_xlsx(data):
-    from openpyxl import load_workbook
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    sheet = workbook.worksheets[0]
-    return [[_cell(v) for v in row] for row in sheet.iter_rows(
-                values_only=True)]
-
-
-def _cell(value):
-    "Serials read as numbers by the spreadsheet keep their digits"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return '' if value is None else str(value)

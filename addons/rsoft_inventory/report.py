@@ -8,8 +8,8 @@ from sql.operators import And
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.modules.rsoft_catalogue.guard import ReportQueryMixin
-from trytond.modules.rsoft_catalogue.sheet import RecordSheet
+from trytond.modules.rsoft_toolkit.guard import ReportQueryMixin
+from trytond.modules.rsoft_toolkit.sheet import RecordSheet
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 

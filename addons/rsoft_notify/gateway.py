@@ -7,12 +7,12 @@ import requests
 
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.modules.rsoft_toolkit.secret import MASK, SecretMixin
 from trytond.pyson import Eval
 
 from .exceptions import DeliveryError, GatewayValidationError
 from .render import is_gsm7
 
-MASK = '********'
 PLACEHOLDERS = {'to', 'text', 'sender', 'template_id', 'unicode', 'secret'}
 PLACEHOLDER = re.compile(r'\{(\w+)\}')
 REPLY_LENGTH = 1000
@@ -32,7 +32,7 @@ def parse_parameters(text):
     return pairs
 
 
-class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
+class SmsGateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
     "The HTTP interface of an SMS provider"
     __name__ = 'rsoft.notify.sms.gateway'
     __string__ = "SMS Gateway"
@@ -67,11 +67,12 @@ class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
         "Username", states={'invisible': Eval('auth') != 'basic'})
     secret = fields.Function(
         fields.Char(
-            "Secret",
-            help="The password, token or API key. Written only: it is "
-            "never shown again nor written in errors."),
+            "Secret", strip=False,
+            help="The password, token or API key. Written only: it reads "
+            "masked, with at most its last four characters, and is never "
+            "written in errors."),
         'get_secret', setter='set_secret')
-    secret_store = fields.Char("Stored Secret", readonly=True)
+    secret_store = fields.Char("Stored Secret", strip=False, readonly=True)
     parameters = fields.Text(
         "Parameters",
         help="One 'name=value' per line. Values may use {to} (the mobile "
@@ -88,6 +89,11 @@ class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
         help="Seconds to wait for the gateway's answer.")
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._secrets['secret'] = 'secret_store'
+
+    @classmethod
     def default_method(cls):
         return 'get'
 
@@ -98,16 +104,6 @@ class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_timeout(cls):
         return 10
-
-    def get_secret(self, name):
-        return MASK if self.secret_store else ''
-
-    @classmethod
-    def set_secret(cls, gateways, name, value):
-        # The mask shown back means "unchanged"
-        if value == MASK:
-            return
-        cls.write(gateways, {'secret_store': value or None})
 
     @classmethod
     def validate_fields(cls, gateways, field_names):
@@ -154,7 +150,7 @@ class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
             'sender': sender or '',
             'template_id': template_id or '',
             'unicode': '0' if is_gsm7(text) else '1',
-            'secret': self.secret_store or '',
+            'secret': self.secret_value('secret'),
             }
         return {
             name: PLACEHOLDER.sub(
@@ -170,7 +166,7 @@ class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
             kwargs['data'] = parameters
         else:
             kwargs['json'] = parameters
-        secret = self.secret_store or ''
+        secret = self.secret_value('secret')
         if self.auth == 'basic':
             kwargs['auth'] = (self.username or '', secret)
         elif self.auth == 'bearer':
@@ -206,7 +202,7 @@ class SmsGateway(DeactivableMixin, ModelSQL, ModelView):
 
     def redact(self, text):
         "Return text without the secret, plain or encoded"
-        secret = self.secret_store
+        secret = self.secret_value('secret')
         if not secret:
             return text
         forms = {secret, quote(secret, safe=''), quote_plus(secret)}

@@ -12,8 +12,8 @@ from trytond.model import (
     Workflow,
     fields,
 )
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
 from trytond.modules.rsoft_catalogue.ncf import CUSTOMER_CLASSES
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction

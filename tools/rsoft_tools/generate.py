@@ -103,7 +103,7 @@ class Generator:
             accounts=self.billed_accounts).run()
 
     def load_payments(self):
-        "Collect payments in an LCO when rsoft_billing is activated"
+        "Collect payments in an LCO when rsoft_payment is activated"
         from .payments import PaymentLoader
         PaymentLoader(self).run()
 
@@ -665,7 +665,7 @@ class SubscriberBatch:
         self.fake.seed_instance(generator.seed * 1_000_003 + offset)
 
     def create(self):
-        from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+        from trytond.modules.rsoft_toolkit.bulk import BulkWriter
         from trytond.pool import Pool
         pool = Pool()
         self.writer = BulkWriter()

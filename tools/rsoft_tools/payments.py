@@ -1,4 +1,4 @@
-"""Payments and collections of the demo operator, when rsoft_billing is
+"""Payments and collections of the demo operator, when rsoft_payment is
 activated
 
 A payment method of every kind, a counter cashier, a field agent per LCO,
@@ -31,7 +31,7 @@ class PaymentLoader:
         from trytond.pool import Pool
         Module = Pool().get('ir.module')
         return bool(Module.search([
-                    ('name', '=', 'rsoft_billing'),
+                    ('name', '=', 'rsoft_payment'),
                     ('state', '=', 'activated'),
                     ]))
 
@@ -50,7 +50,7 @@ class PaymentLoader:
                 Subscriber.search_count([('lco', '=', lco.id)]), lco.code))
 
     def _configure(self):
-        from trytond.modules.rsoft_billing.tests.tools import (
+        from trytond.modules.rsoft_payment.tests.tools import (
             set_up_payments,
         )
         from trytond.pool import Pool

@@ -12,12 +12,12 @@ from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import set_company
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_partner.tests.tools import (
     create_chain,
     create_lco_user,
 )
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction

@@ -73,7 +73,7 @@ class DeliveryTestCase(BillingOperator, _DBTestCase):
         pool = Pool()
         Run = pool.get('rsoft.billing.run')
         Invoice = pool.get('account.invoice')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             prepaid = self.account(op, op.lco_a, 'prepaid', 'portal',
                 "Meera Nair")
             # January and February are renewed on 1 February
@@ -118,7 +118,7 @@ class DeliveryTestCase(BillingOperator, _DBTestCase):
         Run = pool.get('rsoft.billing.run')
         Notification = pool.get('rsoft.notify.notification')
         Attachment = pool.get('ir.attachment')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             asha = self.account(op, op.lco_a, 'postpaid', 'email',
                 "Asha Patil", email='asha@example.com')
             meera = self.account(op, op.lco_a, 'postpaid', 'portal',
@@ -186,7 +186,7 @@ class DeliveryTestCase(BillingOperator, _DBTestCase):
         Invoice = pool.get('account.invoice')
         User = pool.get('res.user')
         ModelData = pool.get('ir.model.data')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             self.account(op, op.lco_a, 'postpaid', 'portal', "Asha Patil")
             run, = Run.create([{'date': D(2025, 2, 1)}])
             Run.start([run])

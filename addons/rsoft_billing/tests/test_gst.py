@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import set_company
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_partner.tests.tools import create_lco_user
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction

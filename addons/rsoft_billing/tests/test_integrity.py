@@ -5,7 +5,6 @@ from decimal import Decimal
 from trytond.model.exceptions import AccessError
 from trytond.modules.rsoft_billing.common import savepoint
 from trytond.modules.rsoft_billing.exceptions import RatingError
-from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk
 from trytond.modules.rsoft_partner.tests.tools import (
     create_lco_user,
@@ -14,6 +13,7 @@ from trytond.modules.rsoft_subscriber.tests.tools import (
     create_subscriber,
     subscribe,
 )
+from trytond.modules.rsoft_toolkit.exceptions import SystemFieldError
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
@@ -29,7 +29,6 @@ CHARGE_MODIFY = r'Charges are made by rating only'
 CLERK_GROUPS = [
     ('rsoft_catalogue', 'group_paytv'),
     ('rsoft_catalogue', 'group_paytv_admin'),
-    ('rsoft_billing', 'group_collection'),
     ]
 
 
@@ -62,7 +61,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         "Nobody writes the billed-until, bill or renewal dates over RPC"
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             subscriber = self.billed(op)
             dates = (subscriber.billing_anchor, subscriber.billed_until,
                 subscriber.next_bill_date)
@@ -111,7 +110,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         due, the bill run dates it"""
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             subscriber = create_subscriber(op.lco_a,
                 billing_mode='postpaid', bill_day_mode='fixed', bill_day=1)
             prepaid = self.billed(op)
@@ -133,7 +132,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         "Nobody creates, writes or deletes a charge over RPC"
         pool = Pool()
         Charge = pool.get('rsoft.billing.charge')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             subscriber = self.billed(op)
             charges = Charge.search([('subscriber', '=', subscriber.id)])
             self.assertTrue(charges)
@@ -181,7 +180,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         Charge = pool.get('rsoft.billing.charge')
         Access = pool.get('ir.model.access')
         ModelData = pool.get('ir.model.data')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             subscriber = self.billed(op)
             charge = Charge.search([('subscriber', '=', subscriber.id)])[0]
             clerk = create_clerk('clerk', op.company, *CLERK_GROUPS)
@@ -223,7 +222,7 @@ class BillingIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         Configuration = pool.get('rsoft.billing.configuration')
         BillRun = pool.get('rsoft.billing.run')
         Charge = pool.get('rsoft.billing.charge')
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             subscriber = self.billed(op)
             configuration = Configuration(1)
             configuration.billing_start = D(2020, 1, 1)

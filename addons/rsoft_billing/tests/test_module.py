@@ -68,7 +68,7 @@ class BillingTestCase(
     @contextmanager
     def set_up(self, mode='postpaid', day=1, cycle=1):
         "Yield (operator, account factory)"
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
 
             def account(start, **values):
                 values.setdefault('billing_mode', mode)

@@ -368,7 +368,7 @@ class RatingPropertyTestCase(BillingOperator, test_tryton._DBTestCase):
     @with_transaction()
     def test_rating_follows_rules(self, case):
         "Every entitled day charged once; credits, NCF and rerating right"
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
             play = Play(self, op, case)
             play.run()
             play.check()

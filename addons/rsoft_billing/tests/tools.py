@@ -2,24 +2,23 @@
 import datetime
 from contextlib import contextmanager
 from decimal import Decimal
-from types import SimpleNamespace
 
 from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.currency.tests import add_currency_rate
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_subscriber.tests.tools import (
     create_offer,
     create_operator,
     create_subscriber,
 )
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_wallet.tests.tools import configure_wallets
 from trytond.pool import Pool
 
 __all__ = ['AccountsMixin', 'PostingMixin', 'create_operator_company',
     'set_up_accounting',
     'create_gst_fiscalyear', 'create_offer',
-    'set_up_payments', 'BillingOperator',
+    'BillingOperator', 'create_billing_operator',
     'create_operator', 'create_subscriber', 'new_account']
 
 
@@ -28,27 +27,30 @@ class BillingOperator(FixtureMixin):
 
     @classmethod
     def set_up_fixture(cls):
-        """Return (operator, payments): the operator has offers of every
-        kind, GST 18% and a 1% cess, fiscal years 2024 to 2026 and what
-        set_up_payments gives"""
-        pool = Pool()
-        Configuration = pool.get('rsoft.billing.configuration')
-        company = create_operator_company()
-        with set_company(company):
-            op = create_operator(company, fta=False)
-            base = op.base.template.bouquet
-            sports = op.sports.template.bouquet
-            op.gold = create_offer(
-                "Gold Pack", 'base_pack', '310', bouquet=base)
-            op.silver = create_offer(
-                "Silver Pack", 'base_pack', '200', bouquet=base)
-            op.sports = create_offer(
-                "Sports Pack", 'addon_pack', '93', bouquet=sports)
-            op.rental = create_offer("STB Rental", 'stb_rental', '50')
-            op.install = create_offer("Installation", 'installation', '350')
-            op.gst, op.cess, _ = set_up_accounting(company)
-            Configuration(1).save()
-            return op, set_up_payments(company, op.lco_a)
+        return create_billing_operator()
+
+
+def create_billing_operator():
+    """Return an operator with offers of every kind, GST 18% and a 1%
+    cess and fiscal years 2024 to 2026"""
+    pool = Pool()
+    Configuration = pool.get('rsoft.billing.configuration')
+    company = create_operator_company()
+    with set_company(company):
+        op = create_operator(company, fta=False)
+        base = op.base.template.bouquet
+        sports = op.sports.template.bouquet
+        op.gold = create_offer(
+            "Gold Pack", 'base_pack', '310', bouquet=base)
+        op.silver = create_offer(
+            "Silver Pack", 'base_pack', '200', bouquet=base)
+        op.sports = create_offer(
+            "Sports Pack", 'addon_pack', '93', bouquet=sports)
+        op.rental = create_offer("STB Rental", 'stb_rental', '50')
+        op.install = create_offer("Installation", 'installation', '350')
+        op.gst, op.cess, _ = set_up_accounting(company)
+        Configuration(1).save()
+        return op
 
 
 def create_operator_company():
@@ -160,82 +162,6 @@ def new_account(lco, start, **values):
     return Subscriber(subscriber.id)
 
 
-def set_up_payments(company, lco=None):
-    """Give company an account per place money is held, a payment method
-    of every kind, a counter cashier, the LCO's field agent, the receipt
-    sequence and the bounce fee; return them as a namespace"""
-    pool = Pool()
-    Account = pool.get('account.account')
-    Configuration = pool.get('rsoft.billing.configuration')
-    Collector = pool.get('rsoft.payment.collector')
-    Journal = pool.get('account.journal')
-    Method = pool.get('rsoft.payment.method')
-    ModelData = pool.get('ir.model.data')
-    Sequence = pool.get('ir.sequence.strict')
-    Template = pool.get('product.template')
-    Category = pool.get('product.category')
-    Uom = pool.get('product.uom')
-
-    cash, = Account.search([
-            ('company', '=', company.id), ('code', '=', '1.1.1')])
-
-    def account(name):
-        return Account.create([{
-                    'name': name, 'company': company.id,
-                    'type': cash.type.id, 'parent': cash.parent.id,
-                    'reconcile': False,
-                    }])[0]
-    bank = account("State Bank Current Account")
-    in_hand = {kind: account(name) for kind, name in [
-            ('cash', "Cash in Hand"), ('cheque', "Cheques in Hand"),
-            ('card', "Card Clearing"), ('direct_debit', "NACH Clearing"),
-            ('bank_transfer', "Bank Transfers"),
-            ('upi', "UPI Clearing"), ('gateway', "Gateway Clearing")]}
-    journal, = Journal.search([('type', '=', 'cash')], limit=1)
-    methods = {kind: Method.create([{
-                    'name': name, 'kind': kind, 'company': company.id,
-                    'journal': journal.id, 'account': in_hand[kind].id,
-                    'deposit_account': (
-                        bank.id if kind in {'cash', 'cheque'} else None),
-                    }])[0]
-        for kind, name in [
-            ('cash', "Cash"), ('cheque', "Cheque"), ('card', "Card"),
-            ('direct_debit', "Direct Debit"),
-            ('bank_transfer', "Bank Transfer"), ('upi', "UPI"),
-            ('gateway', "Razorpay")]}
-    counter, online = Collector.create([{
-                'name': "Head Office Counter", 'kind': 'counter',
-                'company': company.id,
-                }, {
-                'name': "Online", 'kind': 'counter', 'company': company.id,
-                }])
-    agent = None
-    if lco:
-        agent, = Collector.create([{
-                    'name': "Ravi (field agent)", 'kind': 'field_agent',
-                    'lco': lco.id, 'company': company.id,
-                    }])
-    category, = Category.search([('accounting', '=', True)], limit=1)
-    unit, = Uom.search([('symbol', '=', 'u')], limit=1)
-    fee, = Template.create([{
-                'name': "Cheque Bounce Fee", 'type': 'service',
-                'default_uom': unit.id, 'list_price': Decimal('250'),
-                'account_category': category.id,
-                'products': [('create', [{}])],
-                }])
-    configuration = Configuration(1)
-    configuration.payment_sequence = Sequence(
-        ModelData.get_id('rsoft_billing', 'sequence_payment'))
-    configuration.online_collector = online
-    configuration.bounce_fee = Decimal('250')
-    configuration.bounce_fee_product = fee.products[0]
-    configuration.save()
-
-    return SimpleNamespace(
-        bank=bank, accounts=in_hand, methods=methods, counter=counter,
-        online=online, agent=agent, fee_product=fee.products[0])
-
-
 class _Undo(Exception):
     pass
 
@@ -250,7 +176,7 @@ class AccountsMixin:
         **values) returns an account of lco active from start, billed on
         day (fixed) every cycle months; a prepaid one has wallet in its
         wallet"""
-        with self.fixture() as (op, _):
+        with self.fixture() as op:
 
             def account(start, lco=None, **values):
                 values.setdefault('billing_mode', mode)

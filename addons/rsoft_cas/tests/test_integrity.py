@@ -4,12 +4,12 @@ the CAS state and commands of its own devices and subscribers (issue 15)"""
 from unittest.mock import patch
 
 from trytond.model.exceptions import AccessButtonError, AccessError
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
 from trytond.modules.rsoft_partner.tests.tools import (
     create_lco_user,
 )
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 
@@ -224,7 +224,8 @@ class CasIntegrityTestCase(FixtureMixin, _DBTestCase):
                         System.write([op.system], values)
                 System.write([op.system], {'credentials': 'token = new'})
             self.assertEqual(
-                System(op.system.id).credential_store, 'token = new')
+                System(op.system.id).secret_value('credentials'),
+                'token = new')
             self.assertEqual(Reconciliation(run.id).note, None)
             with rpc_as(lco), self.assertRaises(AccessError):
                 Reconciliation.search([])

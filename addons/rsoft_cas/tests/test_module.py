@@ -13,7 +13,6 @@ from trytond.modules.company.tests import (
 )
 from trytond.modules.rsoft_cas.exceptions import CampaignError, CasError
 from trytond.modules.rsoft_cas.log import verify_rows
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_inventory.tests.tools import (
     create_device_models,
     create_rental_offers,
@@ -24,6 +23,7 @@ from trytond.modules.rsoft_subscriber.tests.tools import (
     create_operator,
     create_subscriber,
 )
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -512,20 +512,39 @@ class CasTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
 
     @with_transaction()
     def test_credentials_never_shown(self):
-        "Credentials are written, never read back"
+        """Over RPC the credentials read masked, their stored field not at
+        all; the mask written back changes nothing, new ones are the
+        driver's"""
         pool = Pool()
         System = pool.get('rsoft.cas.system')
+        Log = pool.get('rsoft.cas.log')
         with self.operator() as op:
-            system, = System.read([op.system.id], ['credentials'])
-            self.assertEqual(system['credentials'], '********')
-            System.write([op.system], {'credentials': '********'})
-            self.assertIn(TOKEN, System(op.system.id).credential_store)
             with Transaction().set_context(_check_access=True):
-                with self.assertRaises(AccessError):
-                    System.read([op.system.id], ['credential_store'])
+                system, = System.read([op.system.id], ['credentials'])
+                self.assertEqual(system['credentials'], '••••••-XYZ')
+                for attack in [
+                        lambda: System.read(
+                            [op.system.id], ['credential_store']),
+                        lambda: System.search(
+                            [('credential_store', 'like', '%s3cret%')]),
+                        lambda: System.write(
+                            [op.system], {'credential_store': 'token = x'}),
+                        ]:
+                    with self.assertRaises(AccessError):
+                        attack()
+                System.write([op.system], {
+                        'credentials': system['credentials']})
+            self.assertEqual(
+                System(op.system.id).get_driver().credentials,
+                {'token': TOKEN})
+
+            with Transaction().set_context(_check_access=True):
+                System.write([op.system], {'credentials': 'token = r0t'})
+            self.assertEqual(
+                System(op.system.id).get_driver().credentials,
+                {'token': 'r0t'})
             self.assertNotIn(TOKEN, ' '.join(
-                    e.message or '' for e in pool.get(
-                        'rsoft.cas.log').search([])))
+                    e.message or '' for e in Log.search([])))
 
     @with_transaction()
     def test_prepaid_entitlement_ends_with_wallet(self):

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
-from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
 from trytond.modules.rsoft_catalogue.tests.tools import rpc_as
+from trytond.modules.rsoft_toolkit.exceptions import SystemFieldError
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
@@ -66,7 +66,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
         with self.assertRaises(SystemFieldError) as cm:
             Model.write([Model(record.id)], {name: value})
         self.assertEqual(cm.exception.message, gettext(
-                'rsoft_catalogue.msg_system_field',
+                'rsoft_toolkit.msg_system_field',
                 field=Model._fields[name].string,
                 model=Model.__names__()['model']))
         with Transaction().set_user(0):

@@ -116,7 +116,7 @@ class LangTestCase(unittest.TestCase):
 
         import openpyxl
 
-        from trytond.modules.rsoft_catalogue.sheet import RecordSheet
+        from trytond.modules.rsoft_toolkit.sheet import RecordSheet
 
         def date_format(language):
             with Transaction().set_context(language=language):

@@ -2,11 +2,11 @@
 receipt except through their actions, and an LCO login reaches only its
 own devices (issue 15)"""
 from trytond.model.exceptions import AccessError
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
 from trytond.modules.rsoft_partner.tests.tools import (
     create_lco_user,
 )
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 from trytond.transaction import Transaction

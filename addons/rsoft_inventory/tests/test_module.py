@@ -8,7 +8,6 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_inventory.exceptions import (
     BlacklistError,
     DeviceError,
@@ -22,6 +21,7 @@ from trytond.modules.rsoft_subscriber.tests.tools import (
     create_operator,
     create_subscriber,
 )
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction, check_access

@@ -9,6 +9,7 @@ from trytond.modules.rsoft_notify.exceptions import (
     TemplateValidationError,
 )
 from trytond.modules.rsoft_notify.render import sms_measure
+from trytond.modules.rsoft_toolkit.secret import MASK
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -440,12 +441,10 @@ class NotifyTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_secret_never_stored(self):
-        "The gateway's key is neither shown nor written in the errors"
-        pool = Pool()
-        Gateway = pool.get('rsoft.notify.sms.gateway')
-        Notification = pool.get('rsoft.notify.notification')
+        "The gateway's key is never written in the errors"
+        Notification = Pool().get('rsoft.notify.notification')
         # Nobody listens: the error names the URL, key included
-        gateway = self.gateway(
+        self.gateway(
             f'http://127.0.0.1:{free_port()}/send', method='get',
             auth='none', parameters='apikey={secret}\nto={to}\nmsg={text}')
         self.event()
@@ -455,13 +454,35 @@ class NotifyTestCase(ModuleTestCase):
         self.assertIn('ConnectionError', text.error)
         self.assertNotIn(SECRET, text.error)
         self.assertNotIn('Sm5-k3y%2Fwith%2Bodd%3Dchars', text.error)
-        self.assertIn('apikey=********', text.error)
+        self.assertIn(f'apikey={MASK}', text.error)
 
+    @with_transaction()
+    def test_secret_write_only(self):
+        """Over RPC the key reads masked, its stored field not at all; the
+        mask written back changes nothing, a new key is the one sent"""
+        Gateway = Pool().get('rsoft.notify.sms.gateway')
+        gateway = self.gateway(
+            'http://127.0.0.1/send', method='get', auth='none',
+            parameters='apikey={secret}\nto={to}\nmsg={text}')
         with Transaction().set_context(_check_access=True):
             read, = Gateway.read([gateway.id], ['secret'])
-        self.assertEqual(read['secret'], '********')
-        Gateway.write([gateway], {'secret': '********'})
-        self.assertEqual(gateway.secret_store, SECRET)
+            self.assertEqual(read['secret'], '••••••hars')
+            with self.assertRaises(AccessError):
+                Gateway.read([gateway.id], ['secret_store'])
+            with self.assertRaises(AccessError):
+                Gateway.search([('secret_store', '=', SECRET)])
+            with self.assertRaises(AccessError):
+                Gateway.write([gateway], {'secret_store': 'n3w'})
+            Gateway.write([gateway], {'secret': read['secret']})
+        self.assertEqual(Gateway(gateway.id).secret_value('secret'), SECRET)
+
+        with Transaction().set_context(_check_access=True):
+            Gateway.write([gateway], {'secret': 'n3w-k3y'})
+            read, = Gateway.read([gateway.id], ['secret'])
+        self.assertEqual(read['secret'], MASK)
+        parameters = Gateway(gateway.id).request_parameters(
+            '+91 98450 12345', "Hello", None, None)
+        self.assertEqual(parameters['apikey'], 'n3w-k3y')
 
     @with_transaction()
     def test_smtp_down(self):

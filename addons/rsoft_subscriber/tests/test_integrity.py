@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import create_company, set_company
-from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
 from trytond.modules.rsoft_partner.tests.tools import create_lco_user
 from trytond.modules.rsoft_subscriber.exceptions import (
@@ -19,6 +18,7 @@ from trytond.modules.rsoft_subscriber.exceptions import (
     SubscriptionAccessError,
 )
 from trytond.modules.rsoft_subscriber.kyc import aadhaar_values
+from trytond.modules.rsoft_toolkit.exceptions import SystemFieldError
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
@@ -68,7 +68,7 @@ class IntegrityTestCase(test_tryton._DBTestCase):
                 with self.assertRaises(SystemFieldError) as cm:
                     Model.write([Model(record.id)], {name: value})
                 self.assertEqual(cm.exception.message, gettext(
-                        'rsoft_catalogue.msg_system_field',
+                        'rsoft_toolkit.msg_system_field',
                         field=Model._fields[name].string,
                         model=Model.__names__()['model']))
         with Transaction().set_user(0):

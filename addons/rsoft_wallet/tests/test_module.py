@@ -8,14 +8,14 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
-from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk
 from trytond.modules.rsoft_partner.tests.tools import (
     create_chain,
     create_lco_user,
 )
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
+from trytond.modules.rsoft_toolkit.exceptions import SystemFieldError
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_wallet.exceptions import (
     EntryModificationError,
     InsufficientBalanceError,

@@ -6,27 +6,27 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
-from trytond.modules.rsoft_billing.exceptions import (
+from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
+from trytond.modules.rsoft_partner.tests.tools import create_lco_user
+from trytond.modules.rsoft_payment.exceptions import (
     PaymentPostedError,
     SystemRecordError,
 )
-from trytond.modules.rsoft_catalogue.exceptions import SystemFieldError
-from trytond.modules.rsoft_catalogue.tests.tools import create_clerk, rpc_as
-from trytond.modules.rsoft_partner.tests.tools import create_lco_user
+from trytond.modules.rsoft_toolkit.exceptions import SystemFieldError
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
-from .tools import BillingOperator, new_account
+from .tools import PaymentOperator, new_account
 
 D = datetime.date
 
 
 # The generic module checks run once, in test_module.py
-class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
+class PaymentIntegrityTestCase(PaymentOperator, test_tryton._DBTestCase):
     "Payments, allocations, settlements and gateway records over RPC"
-    module = 'rsoft_billing'
+    module = 'rsoft_payment'
 
     @contextmanager
     def set_up(self):
@@ -46,7 +46,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
         "Return an LCO login of LCO A and a back-office clerk"
         clerk = create_clerk('clerk', op.company,
             ('rsoft_catalogue', 'group_paytv'),
-            ('rsoft_billing', 'group_collection'))
+            ('rsoft_payment', 'group_collection'))
         return [create_lco_user('lco-a', op.lco_a), clerk]
 
 
@@ -67,7 +67,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
                 ('reference', "CORRECTED"),
                 ('cheque_bank', "Other Bank"),
                 ]
-            message = gettext('rsoft_billing.msg_payment_posted_modify',
+            message = gettext('rsoft_payment.msg_payment_posted_modify',
                 payment=payment.rec_name)
             for user in self.users(op):
                 for name, value in changes:
@@ -233,7 +233,7 @@ class PaymentIntegrityTestCase(BillingOperator, test_tryton._DBTestCase):
                             self.assertIsInstance(
                                 cm.exception, SystemRecordError)
                             self.assertEqual(cm.exception.message, gettext(
-                                    'rsoft_billing.msg_system_record',
+                                    'rsoft_payment.msg_system_record',
                                     model=Model.__names__()['model']))
             self.assertEqual([r.__class__.read([r.id], list(values))
                     for r, values, _ in records], before)

@@ -1,4 +1,4 @@
-"""What an LCO login may see of the payment side of rsoft_billing
+"""What an LCO login may see of rsoft_payment
 (the kinds of decision: tests/test_confinement.py)"""
 
 DECISIONS = {

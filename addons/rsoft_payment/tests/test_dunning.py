@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import set_company
-from trytond.modules.rsoft_catalogue.tests.fixture import FixtureMixin
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
+from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
@@ -22,9 +22,9 @@ DAYS = datetime.timedelta
 
 
 # The generic module checks run once, in test_module.py
-class BillingDunningTestCase(FixtureMixin, test_tryton._DBTestCase):
+class DunningTestCase(FixtureMixin, test_tryton._DBTestCase):
     "Test the dunning of postpaid accounts down to their suspension"
-    module = 'rsoft_billing'
+    module = 'rsoft_payment'
 
     @classmethod
     def set_up_fixture(cls):

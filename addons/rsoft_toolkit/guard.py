@@ -66,7 +66,7 @@ class SystemFieldsMixin:
 
     @classmethod
     def _raise_system_field(cls, name):
-        raise SystemFieldError(gettext('rsoft_catalogue.msg_system_field',
+        raise SystemFieldError(gettext('rsoft_toolkit.msg_system_field',
                 field=cls._fields[name].string,
                 model=cls.__names__()['model']))
 

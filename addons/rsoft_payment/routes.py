@@ -1,6 +1,6 @@
 """Webhooks of the payment gateways
 
-URL space: /<database_name>/rsoft_billing/razorpay/<gateway>/webhook
+URL space: /<database_name>/rsoft_payment/razorpay/<gateway>/webhook
 Stripe's webhooks go to account_payment_stripe's own route.
 """
 from http import HTTPStatus
@@ -27,6 +27,11 @@ STATUSES = {
     }
 
 
+@app.route(
+    '/<database_name>/rsoft_payment/razorpay/<int:gateway>/webhook',
+    methods={'POST'})
+# Where the webhooks went when payments were part of rsoft_billing: the
+# URLs set in Razorpay's dashboards then must keep working
 @app.route(
     '/<database_name>/rsoft_billing/razorpay/<int:gateway>/webhook',
     methods={'POST'})

@@ -12,7 +12,7 @@ from trytond.model import (
     fields,
 )
 from trytond.modules.currency.fields import Monetary
-from trytond.modules.rsoft_catalogue.guard import SystemFieldsMixin
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, In
 from trytond.transaction import Transaction
@@ -69,7 +69,7 @@ def check_system_record(Model, external):
     """Refuse a change from outside to a record that only its own actions
     (buttons, wizards, webhooks) create, change or delete"""
     if external:
-        raise SystemRecordError(gettext('rsoft_billing.msg_system_record',
+        raise SystemRecordError(gettext('rsoft_payment.msg_system_record',
                 model=Model.__names__()['model']))
 
 
@@ -269,7 +269,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_constraints += [
             ('external_id_unique', Unique(t, t.method, t.external_id),
-                'rsoft_billing.msg_payment_external_id_unique'),
+                'rsoft_payment.msg_payment_external_id_unique'),
             ]
         cls._sql_indexes.update({
                 Index(t, (t.date, Index.Range()),
@@ -393,7 +393,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
             for payment in payments:
                 if payment.state != 'draft':
                     raise PaymentError(gettext(
-                            'rsoft_billing.msg_payment_delete',
+                            'rsoft_payment.msg_payment_delete',
                             payment=payment.rec_name))
         elif mode == 'write' and external:
             # The receipt, its move and the cash-up tell the same amount:
@@ -401,7 +401,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
             for payment in payments:
                 if payment.state != 'draft':
                     raise PaymentPostedError(gettext(
-                            'rsoft_billing.msg_payment_posted_modify',
+                            'rsoft_payment.msg_payment_posted_modify',
                             payment=payment.rec_name))
 
     @classmethod
@@ -448,7 +448,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         collector = Configuration(1).online_collector
         if not collector:
             raise PaymentError(gettext(
-                    'rsoft_billing.msg_payment_no_online_collector'))
+                    'rsoft_payment.msg_payment_no_online_collector'))
         return collector
 
     @classmethod
@@ -500,11 +500,11 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         for payment in payments:
             if payment.currency != payment.company.currency:
                 raise PaymentError(gettext(
-                        'rsoft_billing.msg_payment_currency',
+                        'rsoft_payment.msg_payment_currency',
                         payment=payment.rec_name))
             if payment.method.kind == 'cheque' and not payment.reference:
                 raise PaymentError(gettext(
-                        'rsoft_billing.msg_payment_cheque_number'))
+                        'rsoft_payment.msg_payment_cheque_number'))
 
     def _next_number(self):
         pool = Pool()
@@ -512,7 +512,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         sequence = Configuration(1).payment_sequence
         if not sequence:
             raise PaymentError(gettext(
-                    'rsoft_billing.msg_payment_no_sequence'))
+                    'rsoft_payment.msg_payment_no_sequence'))
         with Transaction().set_context(company=self.company.id):
             return sequence.get()
 
@@ -586,7 +586,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         receivable = self._receivable_account()
         if not receivable:
             raise PaymentError(gettext(
-                    'rsoft_billing.msg_payment_no_receivable',
+                    'rsoft_payment.msg_payment_no_receivable',
                     party=self.party.rec_name))
         lines = [Line(
                 account=self.method.account,
@@ -607,7 +607,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
             period=Period.find(self.company, date=self.date),
             date=self.date, origin=self,
             description=gettext(
-                'rsoft_billing.msg_payment_move_description',
+                'rsoft_payment.msg_payment_move_description',
                 number=self.number, subscriber=self.subscriber.rec_name),
             lines=lines)
 
@@ -710,7 +710,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
             period=Period.find(self.company, date=self.deposit_date),
             date=self.deposit_date, origin=self,
             description=gettext(
-                'rsoft_billing.msg_payment_deposit_description',
+                'rsoft_payment.msg_payment_deposit_description',
                 number=self.number),
             lines=[
                 line(method.deposit_account, self.amount, Decimal(0)),
@@ -724,7 +724,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         cls._clear(payments, date=date or cls.default_date())
 
     @classmethod
-    @ModelView.button_action('rsoft_billing.wizard_payment_reverse')
+    @ModelView.button_action('rsoft_payment.wizard_payment_reverse')
     def reverse_wizard(cls, payments):
         pass
 
@@ -738,11 +738,11 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         for payment in payments:
             if payment.state not in {'received', 'deposited', 'cleared'}:
                 raise PaymentReversalError(gettext(
-                        'rsoft_billing.msg_payment_reverse_state',
+                        'rsoft_payment.msg_payment_reverse_state',
                         payment=payment.rec_name))
             if reason == 'bounced' and payment.kind != 'cheque':
                 raise PaymentReversalError(gettext(
-                        'rsoft_billing.msg_payment_bounce_not_cheque',
+                        'rsoft_payment.msg_payment_bounce_not_cheque',
                         payment=payment.rec_name))
         for payment in payments:
             payment.reversal_date = max(
@@ -831,7 +831,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
             period=Period.find(self.company, date=self.reversal_date),
             date=self.reversal_date, origin=self,
             description=gettext(
-                'rsoft_billing.msg_payment_reversal_description',
+                'rsoft_payment.msg_payment_reversal_description',
                 number=self.number,
                 reason=dict(REVERSAL_REASONS)[self.reversal_reason]),
             lines=lines)
@@ -869,7 +869,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         product = Configuration(1).bounce_fee_product
         if not product:
             raise PaymentReversalError(gettext(
-                    'rsoft_billing.msg_payment_no_fee_product'))
+                    'rsoft_payment.msg_payment_no_fee_product'))
         subscriber = self.subscriber
         invoice = Invoice(
             company=self.company, type='out', party=self.party,
@@ -883,7 +883,7 @@ class Payment(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         line.on_change_product()
         line.unit_price = self.currency.round(Decimal(fee))
         line.description = gettext(
-            'rsoft_billing.msg_payment_fee_description',
+            'rsoft_payment.msg_payment_fee_description',
             number=self.number, reference=self.reference or '')
         invoice.lines = [line]
         invoice.save()
@@ -970,7 +970,7 @@ class Reverse(Wizard):
     __name__ = 'rsoft.payment.reverse'
     start = StateView(
         'rsoft.payment.reverse.start',
-        'rsoft_billing.payment_reverse_start_view_form', [
+        'rsoft_payment.payment_reverse_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Reverse", 'reverse', 'tryton-ok', default=True),
             ])

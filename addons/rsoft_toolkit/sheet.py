@@ -59,7 +59,7 @@ class RecordSheet(Report):
         "Return the title of the sheet and the day it is of"
         Lang = Pool().get('ir.lang')
         date = cls.sheet_date()
-        title = gettext('rsoft_catalogue.msg_sheet_date',
+        title = gettext('rsoft_toolkit.msg_sheet_date',
             report=name, date=Lang.get().strftime(date))
         return title, date
 
@@ -123,7 +123,7 @@ class RecordSheet(Report):
         total = workbook.add_format({'bold': True, 'top': 1})
         money_total = workbook.add_format(
             {'num_format': '#,##0.00', 'bold': True, 'top': 1})
-        sheet.write(row, 0, gettext('rsoft_catalogue.msg_sheet_total'), total)
+        sheet.write(row, 0, gettext('rsoft_toolkit.msg_sheet_total'), total)
         for column, (_, _, type_) in enumerate(columns[1:], 1):
             if type_ in {'numeric', 'integer'}:
                 amount = sum((r[column] or 0 for r in rows), Decimal(0))

@@ -1,8 +1,6 @@
 """Collections: the daily cash-up, the outstanding by LCO, their
 spreadsheets and the import of bank and gateway settlement files"""
-import csv
 import datetime as dt
-import io
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -16,8 +14,9 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.modules.rsoft_catalogue.guard import ReportQueryMixin
-from trytond.modules.rsoft_catalogue.sheet import RecordSheet
+from trytond.modules.rsoft_toolkit import reader
+from trytond.modules.rsoft_toolkit.guard import ReportQueryMixin
+from trytond.modules.rsoft_toolkit.sheet import RecordSheet
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -39,20 +38,21 @@ AGES = [
     ('days_90', 90),
     ('over_90', None),
     ]
-# The names banks and gateways give the columns, lower-cased and squeezed
+# The names banks and gateways give the columns, as the reader compares
+# them; the first names the column in errors
 COLUMNS = {
-    'customer_id': {'customer id', 'customer', 'cust id', 'customer no',
-        'customer number', 'subscriber id', 'account', 'account id'},
-    'reference': {'reference', 'ref', 'contract', 'contract number',
-        'caf', 'caf number', 'receipt', 'receipt number'},
-    'amount': {'amount', 'amt', 'paid amount', 'credit amount',
-        'settled amount'},
-    'date': {'date', 'payment date', 'value date', 'txn date',
-        'transaction date', 'settlement date'},
-    'external_id': {'external id', 'utr', 'utr number', 'payment id',
-        'transaction id', 'txn id', 'bank reference', 'rrn'},
-    'mode': {'mode', 'payment mode', 'method', 'payment method'},
-    'currency': {'currency', 'ccy', 'currency code'},
+    'customer_id': ('customer id', 'customer', 'cust id', 'customer no',
+        'customer number', 'subscriber id', 'account', 'account id'),
+    'reference': ('reference', 'ref', 'contract', 'contract number',
+        'caf', 'caf number', 'receipt', 'receipt number'),
+    'amount': ('amount', 'amt', 'paid amount', 'credit amount',
+        'settled amount'),
+    'date': ('date', 'payment date', 'value date', 'txn date',
+        'transaction date', 'settlement date'),
+    'external_id': ('external id', 'utr', 'utr number', 'payment id',
+        'transaction id', 'txn id', 'bank reference', 'rrn'),
+    'mode': ('mode', 'payment mode', 'method', 'payment method'),
+    'currency': ('currency', 'ccy', 'currency code'),
     }
 # The day comes first in Indian bank files
 DATE_FORMATS = ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y', '%d.%m.%Y',
@@ -515,7 +515,7 @@ class _CashUpSheet(RecordSheet):
         today = _today()
         from_date = context.get('from_date') or today
         to_date = context.get('to_date') or today
-        title = gettext('rsoft_catalogue.msg_sheet_period',
+        title = gettext('rsoft_toolkit.msg_sheet_period',
             report=name, from_date=lang.strftime(from_date),
             to_date=lang.strftime(to_date))
         return title, to_date
@@ -639,7 +639,7 @@ class Settlement(ModelSQL, ModelView):
             for settlement in settlements:
                 if settlement.state == 'done':
                     raise PaymentError(gettext(
-                            'rsoft_billing.msg_settlement_delete_done',
+                            'rsoft_payment.msg_settlement_delete_done',
                             settlement=settlement.rec_name))
 
     @classmethod
@@ -675,31 +675,16 @@ class Settlement(ModelSQL, ModelView):
         data = bytes(self.file or b'')
         if not data:
             raise PaymentError(gettext(
-                    'rsoft_billing.msg_settlement_no_file'))
-        try:
-            table = _read_xlsx(data) if data[:2] == b'PK' else _read_csv(data)
-        except Exception as exception:
+                    'rsoft_payment.msg_settlement_no_file'))
+        rows = reader.read_rows(data, COLUMNS, self.rec_name)
+        # Every row has the keys of the columns its header names
+        header = rows[0][1].keys()
+        if ('amount' not in header or 'external_id' not in header
+                or not {'customer_id', 'reference'} & header):
             raise PaymentError(gettext(
-                    'rsoft_billing.msg_settlement_unreadable',
-                    file=self.file_name or '', error=str(exception)))
-        header, *lines = table or [[]]
-        columns = [_column(h) for h in header]
-        if ('amount' not in columns or 'external_id' not in columns
-                or not {'customer_id', 'reference'} & set(columns)):
-            raise PaymentError(gettext(
-                    'rsoft_billing.msg_settlement_no_header',
-                    file=self.file_name or ''))
-        rows = []
-        for number, line in enumerate(lines, 2):
-            values = {c: (v or '').strip()
-                for c, v in zip(columns, line) if c}
-            if any(values.values()):
-                rows.append(_Row(number, values))
-        if not rows:
-            raise PaymentError(gettext(
-                    'rsoft_billing.msg_settlement_no_rows',
-                    file=self.file_name or ''))
-        return rows
+                    'rsoft_payment.msg_settlement_no_header',
+                    file=self.rec_name))
+        return [_Row(line, values) for line, values in rows]
 
     def check_rows(self, rows):
         "Fill in the account, amount, date and method of rows, or errors"
@@ -712,7 +697,7 @@ class Settlement(ModelSQL, ModelView):
             self._check_currency(row, currency)
             if not row.values.get('external_id'):
                 row.errors.append(gettext(
-                        'rsoft_billing.msg_settlement_no_external_id'))
+                        'rsoft_payment.msg_settlement_no_external_id'))
         self._check_accounts(rows)
         self._check_duplicates(rows)
 
@@ -725,15 +710,15 @@ class Settlement(ModelSQL, ModelView):
             amount = None
         if amount is None or not amount.is_finite():
             row.errors.append(gettext(
-                    'rsoft_billing.msg_settlement_bad_amount',
+                    'rsoft_payment.msg_settlement_bad_amount',
                     amount=row.values.get('amount', '')))
         elif amount <= 0:
             row.errors.append(gettext(
-                    'rsoft_billing.msg_settlement_amount_not_positive',
+                    'rsoft_payment.msg_settlement_amount_not_positive',
                     amount=text))
         elif currency.round(amount) != amount:
             row.errors.append(gettext(
-                    'rsoft_billing.msg_settlement_amount_digits',
+                    'rsoft_payment.msg_settlement_amount_digits',
                     amount=text, currency=currency.code))
         else:
             return amount
@@ -749,12 +734,12 @@ class Settlement(ModelSQL, ModelView):
                 continue
             if date > _today():
                 row.errors.append(gettext(
-                        'rsoft_billing.msg_settlement_future_date',
+                        'rsoft_payment.msg_settlement_future_date',
                         date=text))
                 return None
             return date
         row.errors.append(gettext(
-                'rsoft_billing.msg_settlement_bad_date', date=text))
+                'rsoft_payment.msg_settlement_bad_date', date=text))
 
     def _mode_methods(self):
         "Return the active method of the company for each kind it has one"
@@ -769,17 +754,17 @@ class Settlement(ModelSQL, ModelView):
         mode = row.values.get('mode')
         if not mode:
             return self.method
-        kinds = {_squeeze(k): k for k, _ in KINDS}
-        kinds.update({_squeeze(n): k for k, n in KINDS})
-        kind = kinds.get(_squeeze(mode))
+        kinds = {reader.normalize_name(k): k for k, _ in KINDS}
+        kinds.update({reader.normalize_name(n): k for k, n in KINDS})
+        kind = kinds.get(reader.normalize_name(mode))
         if kind is None:
             row.errors.append(gettext(
-                    'rsoft_billing.msg_settlement_unknown_mode', mode=mode))
+                    'rsoft_payment.msg_settlement_unknown_mode', mode=mode))
         elif kind == self.method.kind:
             return self.method
         elif kind in HELD_KINDS or len(methods.get(kind, [])) != 1:
             row.errors.append(gettext(
-                    'rsoft_billing.msg_settlement_no_method', mode=mode))
+                    'rsoft_payment.msg_settlement_no_method', mode=mode))
         else:
             return methods[kind][0]
 
@@ -788,7 +773,7 @@ class Settlement(ModelSQL, ModelView):
         code = row.values.get('currency')
         if code and code.upper() != currency.code.upper():
             row.errors.append(gettext(
-                    'rsoft_billing.msg_settlement_bad_currency',
+                    'rsoft_payment.msg_settlement_bad_currency',
                     code=code, currency=currency.code))
 
     def _check_accounts(self, rows):
@@ -827,7 +812,7 @@ class Settlement(ModelSQL, ModelView):
                 row.subscriber = by_customer.get(customer_id)
                 if not row.subscriber:
                     row.errors.append(gettext(
-                            'rsoft_billing.msg_settlement_unknown_customer',
+                            'rsoft_payment.msg_settlement_unknown_customer',
                             customer_id=customer_id))
             elif reference:
                 subscribers = by_reference.get(reference, set())
@@ -835,13 +820,13 @@ class Settlement(ModelSQL, ModelView):
                     row.subscriber, = subscribers
                 else:
                     row.errors.append(gettext(
-                            'rsoft_billing.msg_settlement_ambiguous_reference'
+                            'rsoft_payment.msg_settlement_ambiguous_reference'
                             if subscribers else
-                            'rsoft_billing.msg_settlement_unknown_reference',
+                            'rsoft_payment.msg_settlement_unknown_reference',
                             reference=reference))
             else:
                 row.errors.append(gettext(
-                        'rsoft_billing.msg_settlement_no_account'))
+                        'rsoft_payment.msg_settlement_no_account'))
 
     def _check_duplicates(self, rows):
         "An external ID is recorded once per method, even across files"
@@ -854,7 +839,7 @@ class Settlement(ModelSQL, ModelView):
             seen = first.setdefault(key, row.number)
             if seen != row.number:
                 row.errors.append(gettext(
-                        'rsoft_billing.msg_settlement_duplicate_file',
+                        'rsoft_payment.msg_settlement_duplicate_file',
                         external_id=key[1], row=seen))
         recorded = {(p.method.id, p.external_id): p
             for p in Payment.search([
@@ -865,7 +850,7 @@ class Settlement(ModelSQL, ModelView):
             payment = recorded.get((row.method.id, row.values['external_id']))
             if payment:
                 row.errors.append(gettext(
-                        'rsoft_billing.msg_settlement_duplicate_recorded',
+                        'rsoft_payment.msg_settlement_duplicate_recorded',
                         external_id=payment.external_id,
                         payment=payment.rec_name))
 
@@ -886,7 +871,7 @@ class Settlement(ModelSQL, ModelView):
                     external_id=row.values['external_id'], origin=self)
             except UserError as exception:
                 raise PaymentError(gettext(
-                        'rsoft_billing.msg_settlement_row_failed',
+                        'rsoft_payment.msg_settlement_row_failed',
                         row=row.number, file=self.file_name or '',
                         error=exception.message)) from exception
 
@@ -895,11 +880,11 @@ class Settlement(ModelSQL, ModelView):
         lines = []
         if refused:
             lines.append(gettext(
-                    'rsoft_billing.msg_settlement_refused',
+                    'rsoft_payment.msg_settlement_refused',
                     errors=len(refused), rows=len(rows)))
         else:
             lines.append(gettext(
-                    'rsoft_billing.msg_settlement_done',
+                    'rsoft_payment.msg_settlement_done',
                     rows=len(rows)))
         for row in rows:
             values = {
@@ -912,15 +897,15 @@ class Settlement(ModelSQL, ModelView):
                 }
             if row.errors:
                 lines.append(gettext(
-                        'rsoft_billing.msg_settlement_row_error',
+                        'rsoft_payment.msg_settlement_row_error',
                         errors='; '.join(row.errors), **values))
             elif row.payment:
                 lines.append(gettext(
-                        'rsoft_billing.msg_settlement_row_recorded',
+                        'rsoft_payment.msg_settlement_row_recorded',
                         number=row.payment.number, **values))
             else:
                 lines.append(gettext(
-                        'rsoft_billing.msg_settlement_row_valid', **values))
+                        'rsoft_payment.msg_settlement_row_valid', **values))
         return '\n'.join(lines)
 
 
@@ -937,43 +922,6 @@ class _Row:
         self.method = self.payment = None
 
 
-def _squeeze(text):
-    return re.sub(r'[\s_\-/]+', ' ', str(text or '')).strip().lower()
-
-
-def _column(header):
-    name = _squeeze(header)
-    for column, names in COLUMNS.items():
-        if name == column.replace('_', ' ') or name in names:
-            return column
-
-
-def _read_csv(data):
-    text = data.decode('utf-8-sig')
-    # The header names have no separator in them: the most frequent one
-    # there separates the columns (the sniffer is misled by amounts)
-    header = text.split('\n', 1)[0]
-    delimiter = max(',;\t|', key=header.count)
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
-
-
-def _read_xlsx(data):
-    from openpyxl import load_workbook
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    sheet = workbook.worksheets[0]
-    return [[_text(v) for v in row]
-        for row in sheet.iter_rows(values_only=True)]
-
-
-def _text(value):
-    "Numbers and days read by the spreadsheet as the file shows them"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return '' if value is None else str(value)
-
-
 class SettlementImportStart(ModelView):
     "The settlement file to import and its method"
     __name__ = 'rsoft.payment.settlement.import.start'
@@ -982,7 +930,7 @@ class SettlementImportStart(ModelView):
     company = fields.Many2One('company.company', "Company", required=True)
     file = fields.Binary(
         "File", filename='file_name', required=True,
-        help="A CSV (or XLSX) file with a header row and the columns: "
+        help="A CSV (UTF-8) or XLSX file with a header row and the columns: "
         "customer ID or reference (contract number or earlier receipt "
         "number), amount, date, external ID (UTR or gateway payment ID) "
         "and optionally mode and currency.")
@@ -1013,12 +961,12 @@ class SettlementImport(Wizard):
     __name__ = 'rsoft.payment.settlement.import'
     start = StateView(
         'rsoft.payment.settlement.import.start',
-        'rsoft_billing.settlement_import_start_view_form', [
+        'rsoft_payment.settlement_import_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Import", 'import_', 'tryton-ok', default=True),
             ])
     import_ = StateTransition()
-    open_ = StateAction('rsoft_billing.act_settlement_form')
+    open_ = StateAction('rsoft_payment.act_settlement_form')
 
     def transition_import_(self):
         pool = Pool()

@@ -9,7 +9,7 @@ from trytond.tests import test_tryton
 from trytond.tests.test_tryton import with_transaction
 
 from .tools import (
-    BillingOperator,
+    PaymentOperator,
     new_account,
 )
 
@@ -17,9 +17,9 @@ D = datetime.date
 
 
 # The generic module checks run once, in test_module.py
-class BillingPaymentTestCase(BillingOperator, test_tryton._DBTestCase):
+class PaymentTestCase(PaymentOperator, test_tryton._DBTestCase):
     "Payments: receipts, allocation, deposits and reversals"
-    module = 'rsoft_billing'
+    module = 'rsoft_payment'
 
     @contextmanager
     def set_up(self):

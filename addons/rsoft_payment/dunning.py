@@ -65,7 +65,7 @@ class Procedure(metaclass=PoolMeta):
                     notice = None
             if notice:
                 raise DunningProcedureError(gettext(
-                        'rsoft_billing.msg_dunning_no_suspension',
+                        'rsoft_payment.msg_dunning_no_suspension',
                         procedure=procedure.rec_name,
                         level=notice.rec_name))
 
@@ -73,13 +73,13 @@ class Procedure(metaclass=PoolMeta):
     def _check_notice(cls, procedure, notice, level):
         if not notice:
             raise DunningProcedureError(gettext(
-                    'rsoft_billing.msg_dunning_no_final_notice',
+                    'rsoft_payment.msg_dunning_no_final_notice',
                     procedure=procedure.rec_name, level=level.rec_name))
         if None in {level.overdue, notice.overdue}:
             return
         if level.overdue - notice.overdue < NOTICE_PERIOD:
             raise DunningProcedureError(gettext(
-                    'rsoft_billing.msg_dunning_notice_period',
+                    'rsoft_payment.msg_dunning_notice_period',
                     procedure=procedure.rec_name,
                     level=level.rec_name, notice=notice.rec_name,
                     days=(level.overdue - notice.overdue).days,
@@ -216,7 +216,7 @@ class Dunning(metaclass=PoolMeta):
         pool = Pool()
         Subscriber = pool.get('rsoft.subscriber')
         for subscriber, dunnings in accounts.items():
-            note = gettext('rsoft_billing.msg_dunning_suspension_note',
+            note = gettext('rsoft_payment.msg_dunning_suspension_note',
                 invoices=', '.join(sorted(
                         d.line.move.origin.number for d in dunnings)))
             Subscriber.do_suspend([subscriber], 'non_payment', note,
@@ -355,7 +355,7 @@ class Subscriber(metaclass=PoolMeta):
         numbers = [i.number for i in invoices]
         due_dates = sorted({line.maturity_date
                 for i in invoices for line in _overdue_lines(i, date)})
-        reason = gettext('rsoft_billing.msg_dunning_reason',
+        reason = gettext('rsoft_payment.msg_dunning_reason',
             amount=lang.currency(amount, currency, grouping=True),
             invoices=', '.join(numbers)) if invoices else ''
         return {

@@ -12,7 +12,7 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .tools import (
-    BillingOperator,
+    PaymentOperator,
     new_account,
 )
 
@@ -20,9 +20,9 @@ D = datetime.date
 
 
 # The generic module checks run once, in test_module.py
-class BillingCollectionTestCase(BillingOperator, test_tryton._DBTestCase):
+class CollectionTestCase(PaymentOperator, test_tryton._DBTestCase):
     "Collections: the daily cash-up, the outstanding, settlement files"
-    module = 'rsoft_billing'
+    module = 'rsoft_payment'
 
     @contextmanager
     def set_up(self):

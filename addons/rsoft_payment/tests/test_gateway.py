@@ -13,10 +13,12 @@ from urllib.parse import quote
 import stripe
 
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
-from trytond.modules.rsoft_billing import gateway as gateway_module
-from trytond.modules.rsoft_billing.exceptions import GatewaySecretError
+from trytond.modules.rsoft_payment import gateway as gateway_module
+from trytond.modules.rsoft_payment.exceptions import GatewaySecretError
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
+from trytond.modules.rsoft_toolkit.secret import MASK
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response
 from trytond.tests import test_tryton
@@ -24,7 +26,7 @@ from trytond.tests.test_tryton import DB_NAME, Client
 from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
-from .razorpay_server import RazorpayServer
+from .razorpay_server import RazorpayServer, signature
 from .stripe_server import StripeServer
 from .tools import (
     create_offer,
@@ -60,7 +62,7 @@ def run(func, *args):
 # The generic module checks run once, in test_module.py
 class GatewayTestCase(test_tryton._DBTestCase):
     "Test the online payment gateways"
-    module = 'rsoft_billing'
+    module = 'rsoft_payment'
 
     @classmethod
     def setUpClass(cls):
@@ -103,7 +105,7 @@ class GatewayTestCase(test_tryton._DBTestCase):
             configuration = Configuration(1)
             configuration.online_collector = collector
             configuration.payment_sequence = ModelData.get_id(
-                'rsoft_billing', 'sequence_payment')
+                'rsoft_payment', 'sequence_payment')
             configuration.save()
             clearing, = Account.search([
                     ('type.statement', '=', 'balance'),
@@ -180,7 +182,7 @@ class GatewayTestCase(test_tryton._DBTestCase):
     def post_razorpay(self, body, headers, gateway=None):
         gateway = gateway or self.ids['gateway']
         return Client(app, Response).post(
-            f'/{DB_NAME}/rsoft_billing/razorpay/{gateway}/webhook',
+            f'/{DB_NAME}/rsoft_payment/razorpay/{gateway}/webhook',
             data=body, headers=headers)
 
     def post_stripe(self, body, headers):
@@ -356,7 +358,7 @@ class GatewayTestCase(test_tryton._DBTestCase):
             body, headers = self.razorpay.webhook(
                 'payment.captured', payment, WEBHOOK_SECRET)
             with self.assertLogs(
-                    'trytond.modules.rsoft_billing.gateway', 'WARNING'):
+                    'trytond.modules.rsoft_payment.gateway', 'WARNING'):
                 response = self.post_razorpay(body, headers)
 
             self.assertEqual(response.status_code, 422)
@@ -425,21 +427,61 @@ class GatewayTestCase(test_tryton._DBTestCase):
         self.assertEqual((amount, external_id), (total, payment['id']))
 
     def test_gateway_secrets_write_only(self):
-        "The secrets are set but read back masked"
-        def read():
+        """Over RPC the secrets read masked, their stored fields not at all;
+        the masks written back change nothing, new secrets are the ones
+        the client and the webhook check use"""
+        gateway = self.new_gateway("Rotated")
+        body = '{"event": "payment.captured"}'
+
+        def rpc(values):
             pool = Pool()
             Gateway = pool.get('rsoft.payment.gateway')
-            gateway = Gateway(self.ids['gateway'])
-            self.assertEqual(gateway.key_secret, 'x' * 10)
-            self.assertEqual(gateway.webhook_secret, 'x' * 10)
-            self.assertEqual(gateway.key_secret_value, KEY_SECRET)
-            Gateway.write([gateway], {'key_secret': 'x' * 10})
-            self.assertEqual(
-                Gateway(gateway.id).key_secret_value, KEY_SECRET)
-            self.assertTrue(gateway.webhook_url.endswith(quote(
-                        f'/{DB_NAME}/rsoft_billing/razorpay/{gateway.id}'
-                        '/webhook')))
-        run(read)
+            with Transaction().set_context(_check_access=True):
+                if values:
+                    Gateway.write([Gateway(gateway)], values)
+                read, = Gateway.read(
+                    [gateway], ['key_secret', 'webhook_secret'])
+                for name in ['key_secret_value', 'webhook_secret_value']:
+                    for attack in [
+                            lambda: Gateway.read([gateway], [name]),
+                            lambda: Gateway.search([(name, '!=', None)]),
+                            lambda: Gateway.write(
+                                [Gateway(gateway)], {name: 'forged'}),
+                            ]:
+                        with self.assertRaises(AccessError):
+                            attack()
+            return read['key_secret'], read['webhook_secret']
+
+        def used():
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            record = Gateway(gateway)
+            return (record.client.auth,
+                [record._signed(body, signature(body, s))
+                    for s in [WEBHOOK_SECRET, 'whsec-rotated-2026']])
+
+        masks = run(rpc, {})
+        # The key secret is too short to show any of it
+        self.assertEqual(masks, (MASK, MASK + 'cret'))
+        self.assertEqual(run(rpc, {
+                    'key_secret': masks[0], 'webhook_secret': masks[1],
+                    }), masks)
+        self.assertEqual(run(used), ((KEY_ID, KEY_SECRET), [True, False]))
+
+        self.assertEqual(run(rpc, {
+                    'key_secret': 'rzp-key-secret-rotated',
+                    'webhook_secret': 'whsec-rotated-2026',
+                    }), (MASK + 'ated', MASK + '2026'))
+        self.assertEqual(run(used), (
+                (KEY_ID, 'rzp-key-secret-rotated'), [False, True]))
+
+        def webhook_url():
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            return Gateway(gateway).webhook_url
+        self.assertTrue(run(webhook_url).endswith(quote(
+                    f'/{DB_NAME}/rsoft_payment/razorpay/{gateway}'
+                    '/webhook')))
 
     def new_gateway(self, name, **values):
         "Return the id of a new gateway of the local Razorpay"
@@ -467,8 +509,8 @@ class GatewayTestCase(test_tryton._DBTestCase):
             pool = Pool()
             Gateway = pool.get('rsoft.payment.gateway')
             gateway = Gateway(gateway)
-            return (gateway.active, gateway.key_secret_value,
-                gateway.webhook_secret_value)
+            return (gateway.active, gateway.secret_value('key_secret'),
+                gateway.secret_value('webhook_secret'))
 
         for secrets in [
                 {'key_secret': None, 'webhook_secret': None},
@@ -486,7 +528,7 @@ class GatewayTestCase(test_tryton._DBTestCase):
             run(write, gateway, {'active': True})
         with self.assertRaises(GatewaySecretError):
             run(write, gateway, {'active': True, 'key_secret': KEY_SECRET})
-        self.assertEqual(run(read, gateway), (False, None, None))
+        self.assertEqual(run(read, gateway), (False, '', ''))
 
         run(write, gateway, {
                 'active': True, 'key_secret': KEY_SECRET,

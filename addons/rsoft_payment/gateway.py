@@ -30,6 +30,7 @@ from trytond.model import (
     fields,
 )
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.rsoft_toolkit.secret import SecretMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -45,7 +46,6 @@ RAZORPAY_URL = 'https://api.razorpay.com'
 RAZORPAY_EVENTS = {'payment.captured', 'order.paid'}
 # Razorpay takes a receipt of at most 40 characters
 RECEIPT_SIZE = 40
-SECRET_MASK = 'x' * 10
 # A forged webhook costs its sender nothing: at most this many are logged
 # per gateway in a window, the others are dropped (answered, not stored)
 FORGED_LOG_LIMIT = 100
@@ -68,7 +68,7 @@ OUTCOMES = [
     ]
 
 
-class Gateway(DeactivableMixin, ModelSQL, ModelView):
+class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
     "A Razorpay account the subscribers pay through"
     __name__ = 'rsoft.payment.gateway'
     __string__ = "Payment Gateway"
@@ -80,16 +80,19 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
         help="The API key id from the Razorpay dashboard (rzp_...).")
     key_secret = fields.Function(fields.Char(
             "Key Secret", strip=False,
-            help="The API key secret: it can be set, never read back."),
+            help="The API key secret. Written only: it reads masked, with "
+            "at most its last four characters."),
         'get_secret', setter='set_secret')
-    key_secret_value = fields.Char("Key Secret Value", strip=False)
+    key_secret_value = fields.Char(
+        "Key Secret Value", strip=False, readonly=True)
     webhook_secret = fields.Function(fields.Char(
             "Webhook Secret", strip=False,
             help="The secret entered for the webhook in the Razorpay "
-            "dashboard: it signs every webhook. It can be set, never read "
-            "back."),
+            "dashboard: it signs every webhook. Written only: it reads "
+            "masked, with at most its last four characters."),
         'get_secret', setter='set_secret')
-    webhook_secret_value = fields.Char("Webhook Secret Value", strip=False)
+    webhook_secret_value = fields.Char(
+        "Webhook Secret Value", strip=False, readonly=True)
     api_url = fields.Char(
         "API URL", required=True,
         help="The base URL of Razorpay's API.")
@@ -106,6 +109,14 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
             "dashboard, with the events payment.captured and order.paid."),
         'get_webhook_url')
 
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._secrets.update({
+                'key_secret': 'key_secret_value',
+                'webhook_secret': 'webhook_secret_value',
+                })
+
     @staticmethod
     def default_company():
         return Transaction().context.get('company')
@@ -114,26 +125,13 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
     def default_api_url(cls):
         return RAZORPAY_URL
 
-    def get_secret(self, name):
-        if getattr(self, f'{name}_value'):
-            return SECRET_MASK
-
-    @classmethod
-    def set_secret(cls, gateways, name, value):
-        if value == SECRET_MASK:
-            return
-        # The write that sets the secrets checks them once all are set
-        with Transaction().set_context(_rsoft_gateway_secret=True):
-            cls.write(gateways, {f'{name}_value': value or None})
-
     @classmethod
     def validate_fields(cls, gateways, field_names):
         super().validate_fields(gateways, field_names)
-        if Transaction().context.get('_rsoft_gateway_secret'):
-            return
+        # Not on the stored values: each secret's setter writes its own,
+        # the write that sets both checks them once both are set
         if field_names is None or field_names & {
-                'active', 'key_secret', 'webhook_secret',
-                'key_secret_value', 'webhook_secret_value'}:
+                'active', 'key_secret', 'webhook_secret'}:
             cls.check_secrets(gateways)
 
     @classmethod
@@ -141,17 +139,17 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
         "An active gateway takes payments: both its secrets are set"
         for gateway in gateways:
             if gateway.active and not (
-                    gateway.key_secret_value
-                    and gateway.webhook_secret_value):
+                    gateway.secret_value('key_secret')
+                    and gateway.secret_value('webhook_secret')):
                 raise GatewaySecretError(gettext(
-                        'rsoft_billing.msg_gateway_secrets',
+                        'rsoft_payment.msg_gateway_secrets',
                         gateway=gateway.rec_name))
 
     def get_webhook_url(self, name):
         if self.id is None or self.id < 0:
             return ''
         path = urllib.parse.quote(
-            f'/{Transaction().database.name}/rsoft_billing/razorpay'
+            f'/{Transaction().database.name}/rsoft_payment/razorpay'
             f'/{self.id}/webhook')
         return http_host() + path
 
@@ -159,7 +157,7 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
     def client(self):
         "The Razorpay SDK's client of the account"
         return razorpay.Client(
-            auth=(self.key_id, self.key_secret_value or ''),
+            auth=(self.key_id, self.secret_value('key_secret')),
             base_url=self.api_url.rstrip('/'))
 
     def webhook(self, body, signature, event_id=None):
@@ -199,7 +197,7 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
 
     def _signed(self, body, signature):
         "Tell if body is signed with the webhook secret, which must be set"
-        secret = self.webhook_secret_value
+        secret = self.secret_value('webhook_secret')
         if not secret or not signature:
             return False
         try:
@@ -306,7 +304,7 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_constraints += [
             ('razorpay_order_id_unique', Unique(t, t.razorpay_order_id),
-                'rsoft_billing.msg_gateway_order_unique'),
+                'rsoft_payment.msg_gateway_order_unique'),
             ]
         cls._order.insert(0, ('create_date', 'DESC'))
         cls._transitions |= {
@@ -346,7 +344,7 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
         amount = currency.round(Decimal(amount))
         if amount <= 0:
             raise UserError(gettext(
-                    'rsoft_billing.msg_gateway_order_amount',
+                    'rsoft_payment.msg_gateway_order_amount',
                     amount=amount, subscriber=subscriber.rec_name))
         order = cls(
             gateway=gateway, company=subscriber.company,
@@ -370,7 +368,7 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
                 "Razorpay refused order for %s: %s",
                 subscriber.customer_id, exception)
             raise UserError(gettext(
-                    'rsoft_billing.msg_gateway_order_refused',
+                    'rsoft_payment.msg_gateway_order_refused',
                     gateway=gateway.rec_name, error=str(exception))
                 ) from exception
         order.razorpay_order_id = value['id']

@@ -21,7 +21,7 @@ class ReceiptLangTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module('rsoft_billing')
+        activate_module('rsoft_payment')
 
     def create_inr(self):
         Currency = Pool().get('currency.currency')
