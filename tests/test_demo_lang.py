@@ -49,7 +49,7 @@ class DemoLangTestCase(unittest.TestCase):
 
     def test_company_and_parties(self):
         "The company and every party, written in bulk or not, in en_IN"
-        from trytond.modules.rsoft_catalogue.bulk import BulkWriter
+        from trytond.modules.rsoft_toolkit.bulk import BulkWriter
         from trytond.pool import Pool
         from trytond.report import Report
         with self._transaction():
