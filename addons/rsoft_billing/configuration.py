@@ -43,6 +43,8 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def __register__(cls, module):
         # Updated without rsoft_payment having taken the payments over,
-        # this module would delete their records
-        check_adopted(module, 'rsoft_payment', 'rsoft.payment')
+        # this module would delete their records. Only its own update:
+        # rsoft_payment registers this model too, once it holds them.
+        if module == 'rsoft_billing':
+            check_adopted(module, 'rsoft_payment', 'rsoft.payment')
         super().__register__(module)

@@ -9,16 +9,17 @@ and messages would change ids. A module that takes over calls
 before the module's XML is loaded, and the records found there are then
 updated in place."""
 import os
+from collections import defaultdict
 from xml.etree import ElementTree
 
-from sql import Table
+from sql import Null, Table
 
 from trytond import backend
 from trytond.model import Model
 from trytond.model.fields import Field
 from trytond.modules import get_module_info
 from trytond.pool import Pool
-from trytond.tools import file_open, resolve
+from trytond.tools import file_open, grouped_slice, resolve
 from trytond.transaction import Transaction
 
 from .exceptions import MigrationError
@@ -60,6 +61,16 @@ def owned(module):
                 for name, value in vars(cls).items()
                 if isinstance(value, Field)}
     return models, fields
+
+
+def _wizards(module):
+    "Return the names of the wizards module defines"
+    names = set()
+    for cls in Pool.classes['wizard'].get(module, {}):
+        if isinstance(cls, str):
+            cls = resolve(f'trytond.modules.{module}.{cls}')
+        names.add(cls.__name__)
+    return names
 
 
 def adopt_records(module, from_module):
@@ -104,27 +115,60 @@ def adopt_records(module, from_module):
                 [ir_field.module], [module],
                 where=(ir_field.module == from_module)
                 & (ir_field.model == model) & (ir_field.name == field)))
-    # Translations are named after the model ('rsoft.payment,amount')
-    clauses = [translation.name.like(f'{m},%') for m in models]
+    # Translations are named after the model ('rsoft.payment,amount') or
+    # the wizard ('rsoft.payment.reverse,start,reverse')
+    clauses = [translation.name.like(f'{m},%')
+        for m in models + sorted(_wizards(module))]
     clauses += [translation.name == f'{m},{f}' for m, f in fields]
     for clause in clauses:
         cursor.execute(*translation.update(
                 [translation.module], [module],
                 where=(translation.module == from_module) & clause))
+    # and those of the records after their model and id ('ir.message,text'
+    # of a message, 'ir.action,name' of an action)
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    Translation = pool.get('ir.translation')
+    cursor.execute(*model_data.select(model_data.model, model_data.db_id,
+            where=(model_data.module == module)
+            & (model_data.db_id != Null)))
+    records = defaultdict(list)
+    for model, db_id in cursor.fetchall():
+        records[model].append(db_id)
+    for model, db_ids in sorted(records.items()):
+        names = [model, *Translation.extra_model_data(ModelData(model=model))]
+        for name in names:
+            for sub_ids in grouped_slice(db_ids):
+                cursor.execute(*translation.update(
+                        [translation.module], [module],
+                        where=(translation.module == from_module)
+                        & (translation.type == 'model')
+                        & translation.name.like(f'{name},%')
+                        & translation.res_id.in_(list(sub_ids))))
 
 
 def check_adopted(module, to_module, model):
     """Refuse to update module while model, which it gave to to_module,
-    is still labelled as its own: the update would delete the records
+    is still labelled as its own, unless to_module is marked to activate:
+    without to_module in the same update, it would delete the records
     to_module takes over"""
     ir_model = Table('ir_model')
+    ir_module = Table('ir_module')
     cursor = Transaction().connection.cursor()
     cursor.execute(*ir_model.select(ir_model.module,
             where=ir_model.name == model))
     row = cursor.fetchone()
-    if row and row[0] == module:
+    if not row or row[0] != module:
+        return
+    # Marked to activate, to_module is loaded in this same update, after
+    # module: it adopts the records before the end of the update, where
+    # the records module no longer defines are deleted
+    cursor.execute(*ir_module.select(ir_module.state,
+            where=ir_module.name == to_module))
+    row = cursor.fetchone()
+    if not row or row[0] != 'to activate':
         raise MigrationError(
             f"{model} and its records moved from {module} to {to_module}: "
-            f"activate {to_module} first, on its own "
-            f"(trytond-admin -d <database> -u {to_module} "
-            "--activate-dependencies), then update the other modules.")
+            f"mark {to_module} to activate and activate it first, on its "
+            "own, then update the other modules: python -m "
+            "rsoft_tools.upgrade -c <config> -d <database> does both.")

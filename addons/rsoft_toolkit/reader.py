@@ -24,8 +24,9 @@ import io
 import re
 import zipfile
 
-from trytond.exceptions import UserError
 from trytond.i18n import gettext
+
+from .exceptions import FileReadError
 
 __all__ = ['normalize_name', 'read_rows']
 
@@ -52,7 +53,7 @@ def read_rows(data, columns, name):
     header = next(table, None)
     keys = _header_keys(header[1] if header else [], columns)
     if not any(keys):
-        raise UserError(gettext('rsoft_toolkit.msg_file_no_header',
+        raise FileReadError(gettext('rsoft_toolkit.msg_file_no_header',
                 file=name,
                 columns=', '.join(names[0] for names in columns.values())))
     rows = []
@@ -63,7 +64,8 @@ def read_rows(data, columns, name):
                 values[key] = cell
         rows.append((line, values))
     if not rows:
-        raise UserError(gettext('rsoft_toolkit.msg_file_no_rows', file=name))
+        raise FileReadError(gettext(
+                'rsoft_toolkit.msg_file_no_rows', file=name))
     return rows
 
 
@@ -87,10 +89,11 @@ def _read_table(data, name):
             cells = [c.strip() for c in cells]
             if any(cells):
                 yield line, cells
-    except (csv.Error, zipfile.BadZipFile, KeyError, ValueError,
-            TypeError, OSError) as exception:
-        # What openpyxl raises of a damaged or foreign archive varies
-        raise UserError(gettext('rsoft_toolkit.msg_file_unreadable',
+    except (csv.Error, zipfile.BadZipFile, LookupError, SyntaxError,
+            ValueError, TypeError, OSError) as exception:
+        # What openpyxl raises of a damaged or foreign archive varies; a
+        # part that is not XML raises SyntaxError
+        raise FileReadError(gettext('rsoft_toolkit.msg_file_unreadable',
                 file=name, error=str(exception))) from exception
 
 
@@ -99,7 +102,7 @@ def _decode(data, name):
         return data.decode('utf-8-sig')
     except UnicodeDecodeError as exception:
         line = data[:exception.start].count(b'\n') + 1
-        raise UserError(gettext('rsoft_toolkit.msg_file_encoding',
+        raise FileReadError(gettext('rsoft_toolkit.msg_file_encoding',
                 file=name, line=line)) from exception
 
 

@@ -18,8 +18,6 @@ stores it:
         readonly=True)
 
     cls._secrets['key_secret'] = 'key_secret_value'"""
-from trytond.transaction import without_check_access
-
 __all__ = ['MASK', 'SecretMixin', 'mask']
 
 MASK = '•' * 6
@@ -56,9 +54,9 @@ class SecretMixin:
         # secret: it was shown back unchanged
         if value and value.startswith(MASK):
             return
-        # The user may write the secret but not the field that stores it
-        with without_check_access():
-            cls.write(records, {cls._secrets[name]: value or None})
+        # Tryton calls setters without access checks: the user writes the
+        # field that stores the secret only through this one
+        cls.write(records, {cls._secrets[name]: value or None})
 
     def secret_value(self, name):
         "Return the value of secret name, for the server's own use"

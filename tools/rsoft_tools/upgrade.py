@@ -2,21 +2,22 @@
 
     python -m rsoft_tools.upgrade -c trytond.conf -d DB
 
-Two runs of trytond-admin of this virtual environment:
+With trytond-admin of this virtual environment, in two runs:
 
-1. The modules that take over records from an activated module, and are
-   not activated yet, are marked to activate and activated on their own
-   (`-u MODULE --activate-dependencies`). They adopt the records they hold
-   now in that run, with their ids: the receipt sequence keeps counting.
-2. Every activated module is updated (`--all`), with the dependencies the
-   modules have gained.
+1. A module that takes records over from an activated module (ADOPTERS)
+   and is not activated yet is marked to activate, as the Modules form
+   does, and activated on its own (`-u MODULE --activate-dependencies`):
+   it adopts the records in that run, with their ids, so the receipt
+   sequence keeps counting. The module that gave them refuses to be
+   updated without it.
+2. Every activated module is updated (`--all --activate-dependencies`:
+   the modules may depend on new ones, as on rsoft_toolkit).
 
-An update of the module that gave the records, before they are adopted,
-is refused by the module itself: step 1 must go first and succeed. Back
-up the database before: a failed step is rolled back, not the steps
-before it.
+A run that fails is rolled back, not the runs before it: back the
+database up first.
 """
 import argparse
+import shlex
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -80,10 +81,10 @@ def admin(config_file, database, *args):
     command = [
         str(Path(sys.executable).with_name('trytond-admin')),
         '-c', config_file, '-d', database, *args]
-    print('upgrade: running', ' '.join(command), flush=True)
-    # A module activated here may not ask for the admin's e-mail: it is
-    # answered empty
-    result = subprocess.run(command, input='', text=True)
+    print('upgrade: running', shlex.join(command), flush=True)
+    # Nothing is asked on an existing database: a question fails rather
+    # than waits
+    result = subprocess.run(command, stdin=subprocess.DEVNULL)
     if result.returncode:
         raise UpgradeError(
             f"trytond-admin {' '.join(args)} failed (exit status "
@@ -124,11 +125,12 @@ def module_states(config_file, database):
 
 
 def mark_to_activate(config_file, database, module, state):
-    """Mark module to activate, as the Modules form does: the module it
-    takes records from lets its update run only then
+    """Mark module to activate, as the Modules form does: the module that
+    gives it records lets its own update run only when it is marked
+    (rsoft_toolkit.migration.check_adopted), as it is loaded before
 
-    In SQL: the pool of this tree cannot load on a database whose modules
-    miss their new dependencies, the reason of this upgrade."""
+    In SQL: the pool of this tree does not load on a database whose
+    modules miss their new dependencies, as before this upgrade."""
     with connection(config_file, database) as conn:
         cursor = conn.cursor()
         if state is None:

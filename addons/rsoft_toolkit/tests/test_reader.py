@@ -1,6 +1,7 @@
 "The reader of imported files: its rules of format, encoding and rows"
 import datetime
 import io
+import zipfile
 
 import xlsxwriter
 
@@ -31,6 +32,19 @@ def xlsx(*sheets):
                     sheet.write(number, column, value)
     workbook.close()
     return data.getvalue()
+
+
+def rezip(data, name, content):
+    "Return the zip archive data with the part name replaced or removed"
+    source = zipfile.ZipFile(io.BytesIO(data))
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, 'w') as target:
+        for part in source.namelist():
+            if part != name:
+                target.writestr(part, source.read(part))
+            elif content is not None:
+                target.writestr(part, content)
+    return output.getvalue()
 
 
 class ReaderTestCase(test_tryton._DBTestCase):
@@ -124,7 +138,7 @@ class ReaderTestCase(test_tryton._DBTestCase):
         sheet's"""
         data = xlsx([
                 ['Serial', 'Card No', 'Amount', 'Paid On'],
-                [700000000001, 700000000001.0, 236.5,
+                [700000000001, 700000000009, 236.5,
                     datetime.datetime(2025, 6, 12)],
                 [],
                 [None, '   ', None, None],
@@ -134,6 +148,12 @@ class ReaderTestCase(test_tryton._DBTestCase):
                 ['Serial'],
                 ['from the second sheet'],
                 ])
+        # Excel writes a computed number in scientific notation: it reads
+        # as a float
+        part = 'xl/worksheets/sheet1.xml'
+        sheet = zipfile.ZipFile(io.BytesIO(data)).read(part)
+        data = rezip(data, part, sheet.replace(
+                b'<v>700000000009</v>', b'<v>7.00000000001E+11</v>'))
         self.assertEqual(self.read(data), [
                 (2, {'serial': '700000000001',
                         'card_number': '700000000001', 'amount': '236.5'}),
@@ -159,7 +179,9 @@ class ReaderTestCase(test_tryton._DBTestCase):
     def test_damaged_file(self):
         "A damaged XLSX or a zip of something else cannot be read"
         data = xlsx([['Serial'], ['GX1']])
-        for damaged in [data[:len(data) // 2], b'PK\x03\x04' + b'\0' * 40]:
+        for damaged in [data[:len(data) // 2], b'PK\x03\x04' + b'\0' * 40,
+                rezip(data, 'xl/worksheets/sheet1.xml', b'<sheetData'),
+                rezip(data, '[Content_Types].xml', None)]:
             with self.subTest(size=len(damaged)), \
                     self.assertRaises(UserError) as cm:
                 self.read(damaged)
