@@ -19,11 +19,12 @@ from trytond.modules.rsoft_payment import gateway as gateway_module
 from trytond.modules.rsoft_payment.exceptions import GatewaySecretError
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.modules.rsoft_toolkit.secret import MASK
+from trytond.modules.rsoft_toolkit.tests.tools import run
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, Client
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .razorpay_server import RazorpayServer, signature
@@ -41,22 +42,6 @@ KEY_ID, KEY_SECRET = 'rzp_test_RSoft0Cable01', 'rzp-key-secret'
 WEBHOOK_SECRET = 'rzp-webhook-secret'
 STRIPE_KEY, STRIPE_SECRET = 'sk_test_rsoft', 'whsec_rsoft'
 
-
-def run(func, *args):
-    """Return func(*args) run in a transaction of the admin that is
-    committed, with the admin's company in the context"""
-    pool = Pool(DB_NAME)
-    extras = {}
-    while True:
-        with Transaction().start(DB_NAME, 1, **extras) as transaction:
-            User = pool.get('res.user')
-            try:
-                with transaction.set_context(
-                        User.get_preferences(context_only=True)):
-                    return func(*args)
-            except TransactionError as error:
-                transaction.rollback()
-                error.fix(extras)
 
 
 # The generic module checks run once, in test_module.py
