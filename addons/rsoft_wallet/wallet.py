@@ -47,16 +47,37 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
     __string__ = "Wallet"
 
     subscriber = fields.Many2One(
-        'rsoft.subscriber', "Subscriber", required=True, ondelete='RESTRICT',
+        'rsoft.subscriber', "Subscriber", ondelete='RESTRICT',
         domain=[('company', '=', Eval('company', -1))],
         states={
             'readonly': Eval('id', -1) >= 0,
+            'required': ~Eval('partner'),
+            'invisible': Bool(Eval('partner')),
             },
         help="The subscriber account the balance belongs to.")
+    partner = fields.Many2One(
+        'rsoft.partner', "Partner", ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('role', 'in', ['jv', 'lco']),
+            ],
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            'required': ~Eval('subscriber'),
+            'invisible': Bool(Eval('subscriber')),
+            },
+        help="The LCO or joint venture the balance belongs to: what it "
+        "prepaid to the MSO.")
     owner = fields.Function(fields.Reference(
             "Owner", selection='get_owners',
-            help="The account holding the balance."),
+            help="The subscriber account or the partner holding the "
+            "balance."),
         'get_owner')
+    lco = fields.Function(fields.Many2One(
+            'rsoft.partner', "LCO",
+            help="The partner whose logins see the wallet: the owner, or "
+            "the LCO of the owning account."),
+        'get_lco', searcher='search_lco')
     party = fields.Function(
         fields.Many2One(
             'party.party', "Party",
@@ -90,16 +111,18 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
         cls._sql_constraints += [
             ('subscriber_unique', Unique(t, t.subscriber),
                 'rsoft_wallet.msg_wallet_subscriber_unique'),
+            ('partner_unique', Unique(t, t.partner, t.currency),
+                'rsoft_wallet.msg_wallet_partner_unique'),
             ]
-        # A wallet is opened by the system for an account, and its balance
-        # is the sum of its entries
+        # A wallet is opened by the system for an account or a partner,
+        # and its balance is the sum of its entries
         cls._system_fields |= {
-            'subscriber', 'company', 'currency', 'balance', 'low_balance',
-            'entries'}
+            'subscriber', 'partner', 'company', 'currency', 'balance',
+            'low_balance', 'entries'}
         cls._buttons.update({
                 'recharge': {
-                    'invisible': Eval('id', -1) < 0,
-                    'depends': ['id'],
+                    'invisible': (Eval('id', -1) < 0) | Bool(Eval('partner')),
+                    'depends': ['id', 'partner'],
                     },
                 })
 
@@ -122,7 +145,7 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
     @classmethod
     def _get_owner_models(cls):
         "Return the names of the models that may hold a wallet"
-        return ['rsoft.subscriber']
+        return ['rsoft.subscriber', 'rsoft.partner']
 
     @classmethod
     def get_owners(cls):
@@ -132,22 +155,58 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
         return [(None, '')] + [
             (m, get_name(m)) for m in cls._get_owner_models()]
 
+    @classmethod
+    def validate_fields(cls, wallets, field_names):
+        super().validate_fields(wallets, field_names)
+        if field_names & {'subscriber', 'partner'}:
+            for wallet in wallets:
+                wallet.check_owner()
+
+    def check_owner(self):
+        "Check the wallet belongs to an account or to a partner, not both"
+        if bool(self.subscriber) == bool(self.partner):
+            raise WalletError(gettext(
+                    'rsoft_wallet.msg_wallet_one_owner',
+                    wallet=self.rec_name))
+
     def get_owner(self, name):
-        return str(self.subscriber)
+        return str(self.subscriber or self.partner)
+
+    def get_lco(self, name):
+        if self.partner:
+            return self.partner.id
+        if self.subscriber.lco:
+            return self.subscriber.lco.id
+
+    @classmethod
+    def search_lco(cls, name, clause):
+        nested = clause[0][len(name):]
+        return ['OR',
+            ('subscriber.lco' + nested, *clause[1:]),
+            ('partner' + nested, *clause[1:]),
+            ]
 
     def get_party(self, name):
-        return self.subscriber.party.id
+        return (self.subscriber or self.partner).party.id
 
     @classmethod
     def search_party(cls, name, clause):
-        return [('subscriber.party' + clause[0][len(name):], *clause[1:])]
+        nested = clause[0][len(name):]
+        return ['OR',
+            ('subscriber.party' + nested, *clause[1:]),
+            ('partner.party' + nested, *clause[1:]),
+            ]
 
     def get_rec_name(self, name):
-        return self.subscriber.rec_name
+        owner = self.subscriber or self.partner
+        return owner.rec_name if owner else ''
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        return [('subscriber.rec_name', *clause[1:])]
+        return ['OR',
+            ('subscriber.rec_name', *clause[1:]),
+            ('partner.rec_name', *clause[1:]),
+            ]
 
     @classmethod
     def get_balance(cls, wallets, name):
@@ -239,6 +298,33 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
                                 } for s in missing])):
                 wallets[subscriber] = wallet
         return [wallets[s] for s in subscribers]
+
+    @classmethod
+    def get_partner_wallets(cls, partners):
+        """Return the wallet of each partner in its company's currency,
+        created if missing"""
+        wallets = {}
+        with without_check_access():
+            for sub_partners in grouped_slice(
+                    partners, backend.MAX_QUERY_PARAMS):
+                for wallet in cls.search([
+                            ('partner', 'in', [p.id for p in sub_partners]),
+                            ]):
+                    if wallet.currency == wallet.partner.company.currency:
+                        wallets[wallet.partner] = wallet
+            missing = list({p for p in partners if p not in wallets})
+            for partner, wallet in zip(missing, cls.create([{
+                                'partner': p.id,
+                                'company': p.company.id,
+                                'currency': p.company.currency.id,
+                                } for p in missing])):
+                wallets[partner] = wallet
+        return [wallets[p] for p in partners]
+
+    def get_overdraft(self):
+        """Return how far under zero the balance may go: the credit the
+        MSO gives the owner"""
+        return Decimal(0)
 
     @classmethod
     @ModelView.button_action('rsoft_wallet.wizard_top_up')
@@ -353,20 +439,30 @@ class Wallet(SystemFieldsMixin, ModelSQL, ModelView):
 
     @classmethod
     def _check_balances(cls, wallets, balances, taken):
+        for wallet in wallets:
+            overdraft = wallet.get_overdraft()
+            if wallet.id in taken and balances[wallet.id] < -overdraft:
+                wallet._raise_insufficient(
+                    balances[wallet.id] + taken[wallet.id], taken[wallet.id])
+
+    def _raise_insufficient(self, balance, amount):
+        "Refuse to take amount out of balance, naming the amount missing"
         pool = Pool()
         Lang = pool.get('ir.lang')
         lang = Lang.get()
-        for wallet in wallets:
-            if wallet.id in taken and balances[wallet.id] < 0:
-                balance = balances[wallet.id] + taken[wallet.id]
-                raise InsufficientBalanceError(gettext(
-                        'rsoft_wallet.msg_insufficient_balance',
-                        wallet=wallet.rec_name,
-                        balance=lang.currency(
-                            balance, wallet.currency, grouping=True),
-                        amount=lang.currency(
-                            taken[wallet.id], wallet.currency,
-                            grouping=True)))
+        overdraft = self.get_overdraft()
+
+        def format_(value):
+            return lang.currency(value, self.currency, grouping=True)
+        message = ('rsoft_wallet.msg_insufficient_credit' if overdraft
+            else 'rsoft_wallet.msg_insufficient_balance')
+        raise InsufficientBalanceError(gettext(
+                message,
+                wallet=self.rec_name,
+                balance=format_(balance),
+                limit=format_(overdraft),
+                amount=format_(amount),
+                missing=format_(amount - balance - overdraft)))
 
     def forecast(self, daily_amount, date=None):
         """Return the date the balance falls under the threshold and the
@@ -573,11 +669,10 @@ class Entry(ModelSQL, ModelView):
                     account=line.account, party=line.party,
                     debit=line.credit, credit=line.debit)
                 for line in self.reversed_entry.move.lines]
-        company = self.wallet.company
         zero = Decimal(0)
         party = self.wallet.party
         wallet_line = Line(
-            account=self._get_configuration('wallet_account', company),
+            account=self._get_wallet_account(),
             party=party,
             debit=max(-self.amount, zero),
             credit=max(self.amount, zero))
@@ -588,6 +683,10 @@ class Entry(ModelSQL, ModelView):
             debit=wallet_line.credit,
             credit=wallet_line.debit)
         return [wallet_line, counterpart]
+
+    def _get_wallet_account(self):
+        "Return the liability account holding the money of the wallet"
+        return self._get_configuration('wallet_account', self.wallet.company)
 
     def _get_counterpart_account(self):
         "Return the account the money of the entry comes from or goes to"
@@ -691,9 +790,15 @@ class TopUp(Wizard):
         pool = Pool()
         Wallet = pool.get('rsoft.wallet')
         records = self._records()
-        if self.model.__name__ == 'rsoft.wallet':
-            return records
-        return Wallet.get_wallets(records)
+        if self.model.__name__ != 'rsoft.wallet':
+            return Wallet.get_wallets(records)
+        for wallet in records:
+            # A partner pays the MSO: its money comes in by a receipt
+            if wallet.partner:
+                raise TopUpError(gettext(
+                        'rsoft_wallet.msg_top_up_partner',
+                        wallet=wallet.rec_name))
+        return records
 
     def default_start(self, fields):
         pool = Pool()

@@ -2,8 +2,9 @@
 (the kinds of decision: tests/test_confinement.py)"""
 
 DECISIONS = {
-    'rsoft.wallet': ('lco', 'subscriber.lco'),
-    'rsoft.wallet.entry': ('lco', 'wallet.subscriber.lco'),
+    # lco: the owning partner, or the LCO of the owning account
+    'rsoft.wallet': ('lco', 'lco'),
+    'rsoft.wallet.entry': ('lco', 'wallet.lco'),
     'rsoft.wallet.configuration': (
         'none', "The MSO's accounts and journal of the wallets"),
     'rsoft.wallet.configuration.account': (

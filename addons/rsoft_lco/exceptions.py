@@ -1,0 +1,9 @@
+from trytond.exceptions import UserError
+
+
+class LcoWalletError(UserError):
+    pass
+
+
+class TopUpError(LcoWalletError):
+    pass

@@ -1,0 +1,253 @@
+"""The web layer of the portals: routes, sessions, forms, pages, scope
+
+URL space: /<database_name>/portal/<portal>/...; each portal (`PORTALS`
+of user.py) has its own sessions, and its cookie is limited to its path.
+
+Routes run in a transaction of the root user, for two reasons: a portal
+login is a web.user, not a res.user, and an LCO may have no back-office
+login at all (or several, with other groups); and the back office's
+access rights would then decide what a portal page may show. Root reads
+everything, so no route queries a model directly: each one gets a
+`Scope` and asks it for records, and the scope adds the LCO's subtree to
+every domain and answers 404 for any record outside it. A model the scope
+has no path for cannot be reached at all."""
+import hmac
+import os
+from functools import wraps
+from http import HTTPStatus
+from secrets import token_urlsafe
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from trytond import config
+from trytond.i18n import gettext
+from trytond.protocols.wrappers import (
+    Response,
+    abort,
+    redirect,
+    with_pool,
+    with_transaction,
+)
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+__all__ = ['route', 'Portal', 'Scope']
+
+SESSION_COOKIE = 'rsoft_portal_session'
+# The token of the login form, before any session exists
+LOGIN_CSRF_COOKIE = 'rsoft_portal_login'
+CSRF_FIELD = 'csrf_token'
+
+ENVIRONMENT = Environment(
+    loader=FileSystemLoader(
+        os.path.join(os.path.dirname(__file__), 'templates')),
+    autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def translate(name, **variables):
+    "Return the portal text name in the language of the transaction"
+    return gettext(f'rsoft_selfcare.msg_portal_{name}', **variables)
+
+
+ENVIRONMENT.globals['_'] = translate
+
+
+class Scope:
+    """The records a portal login may reach: those of its LCO's subtree
+
+    Every query of a route goes through it; `PATHS` leads from each model
+    to the LCO (the paths of the confinement decisions)."""
+    PATHS = {
+        'rsoft.subscriber': 'lco',
+        'rsoft.connection': 'subscriber.lco',
+        'rsoft.subscription.line': 'connection.subscriber.lco',
+        'rsoft.subscriber.event': 'subscriber.lco',
+        'stock.lot': 'connection.subscriber.lco',
+        'account.invoice': 'rsoft_subscriber.lco',
+        'rsoft.payment': 'subscriber.lco',
+        'rsoft.cas.command': 'connection.subscriber.lco',
+        'rsoft.payment.collector': 'lco',
+        }
+    # The operator's own records every LCO of its company uses
+    COMPANY = {'rsoft.payment.method'}
+
+    def __init__(self, pool, lco):
+        Partner = pool.get('rsoft.partner')
+        self.pool = pool
+        self.lco = lco
+        self.partners = [p.id for p in Partner.search([
+                    ('parent', 'child_of', [lco.id]),
+                    ])]
+
+    def domain(self, model):
+        "Return the domain of the records of model in the scope"
+        if model in self.COMPANY:
+            return [('company', '=', self.lco.company.id)]
+        return [(self.PATHS[model], 'in', self.partners)]
+
+    def search(self, model, domain=None, **kwargs):
+        Model = self.pool.get(model)
+        return Model.search(self.domain(model) + (domain or []), **kwargs)
+
+    def count(self, model, domain=None):
+        Model = self.pool.get(model)
+        return Model.search_count(self.domain(model) + (domain or []))
+
+    def get(self, model, id, domain=None):
+        "Return the record of model with id, or answer 404"
+        records = self.search(model, [('id', '=', id)] + (domain or []))
+        if not records:
+            abort(HTTPStatus.NOT_FOUND)
+        record, = records
+        return record
+
+
+class Portal:
+    """What a route of the LCO portal is given: the request, its session,
+    scope and language; another portal subclasses it with its own name
+    (its URLs and sessions) and scope"""
+    name = 'lco'
+    scope_class = Scope
+
+    def __init__(self, request, pool):
+        self.request = request
+        self.pool = pool
+        self.database_name = pool.database_name
+        self.session = None
+        self.user = None
+        self.scope = None
+        self.language = self._language()
+        self.login_csrf = None
+
+    def _language(self):
+        Lang = self.pool.get('ir.lang')
+        codes = [lang.code
+            for lang in Lang.search([('translatable', '=', True)])]
+        default = config.get('database', 'language')
+        return self.request.accept_languages.best_match(
+            codes, default=default) or default
+
+    @property
+    def base(self):
+        return f'/{self.database_name}/portal/{self.name}'
+
+    def url(self, path=''):
+        return f'{self.base}{path}'
+
+    def load_session(self):
+        "Find the session of the cookie and the scope of its LCO"
+        Session = self.pool.get('web.user.session')
+        session = Session.get_portal_session(
+            self.request.cookies.get(SESSION_COOKIE), self.name)
+        if session:
+            lco = session.user.rsoft_portal_lco
+            if lco:
+                self.session, self.user = session, session.user
+                self.scope = self.scope_class(self.pool, lco)
+
+    @property
+    def csrf_token(self):
+        if self.session:
+            return self.session.rsoft_csrf
+        if self.login_csrf is None:
+            self.login_csrf = (
+                self.request.cookies.get(LOGIN_CSRF_COOKIE)
+                or token_urlsafe(32))
+        return self.login_csrf
+
+    def check_csrf(self):
+        "Refuse a form that does not carry the token of its session"
+        if self.session:
+            expected = self.session.rsoft_csrf
+        else:
+            expected = self.request.cookies.get(LOGIN_CSRF_COOKIE)
+        given = self.request.form.get(CSRF_FIELD, '')
+        if not expected or not hmac.compare_digest(
+                given.encode(), expected.encode()):
+            abort(HTTPStatus.FORBIDDEN)
+
+    def set_cookie(self, response, name, value):
+        response.set_cookie(
+            name, value, path=self.base, httponly=True, samesite='Lax',
+            secure=self.request.is_secure)
+
+    def delete_cookie(self, response, name):
+        response.delete_cookie(
+            name, path=self.base, httponly=True, samesite='Lax',
+            secure=self.request.is_secure)
+
+    def render(self, template, status=HTTPStatus.OK, **values):
+        response = Response(
+            ENVIRONMENT.get_template(template).render(
+                portal=self, **values),
+            status=status, content_type='text/html; charset=utf-8')
+        if not self.session and self.login_csrf:
+            self.set_cookie(response, LOGIN_CSRF_COOKIE, self.login_csrf)
+        response.headers['Cache-Control'] = 'no-store'
+        response.headers['X-Frame-Options'] = 'DENY'
+        response.headers['Referrer-Policy'] = 'same-origin'
+        return response
+
+    def redirect(self, path):
+        return redirect(self.url(path), code=HTTPStatus.SEE_OTHER)
+
+    # Formatting of the pages, in the language of the request
+    def selection(self, record, name):
+        "Return the label of the value of the selection field name"
+        field = record.__class__.fields_get([name])[name]
+        return dict(field['selection']).get(getattr(record, name), '')
+
+    def _lang(self):
+        return self.pool.get('ir.lang').get(self.language)
+
+    def format_date(self, value):
+        return self._lang().strftime(value) if value else ''
+
+    def format_amount(self, value, currency=None):
+        if value is None:
+            return '\u2014'
+        lang = self._lang()
+        if currency:
+            return lang.currency(value, currency, grouping=True)
+        return lang.format_number(value, digits=2)
+
+
+def _ensure_active(pool):
+    # Routes are global to the process: every database served by this
+    # trytond sees them, so refuse where the module is not activated.
+    try:
+        pool.get('rsoft.selfcare.login.attempt')
+    except KeyError:
+        abort(HTTPStatus.NOT_FOUND)
+
+
+def route(path, methods=('GET',), login=True, portal_class=Portal):
+    """Register func(portal, **arguments) at
+    /<database_name>/portal/<portal_class.name><path>
+
+    The request gets its session and scope; a POST must carry its CSRF
+    token; without a session a page redirects to the login."""
+    def decorator(func):
+        @app.route(f'/<database_name>/portal/{portal_class.name}{path}',
+            methods=set(methods))
+        @with_pool
+        @with_transaction()
+        @wraps(func)
+        def wrapper(request, pool, **arguments):
+            _ensure_active(pool)
+            portal = portal_class(request, pool)
+            transaction = Transaction()
+            with transaction.set_context(language=portal.language):
+                portal.load_session()
+                if request.method == 'POST':
+                    portal.check_csrf()
+                if login and not portal.session:
+                    return portal.redirect('/login')
+                context = {}
+                if portal.scope:
+                    context['company'] = portal.scope.lco.company.id
+                with transaction.set_context(context):
+                    return func(portal, **arguments)
+        return wrapper
+    return decorator
+
