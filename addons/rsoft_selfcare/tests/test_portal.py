@@ -20,6 +20,8 @@ from trytond.tests.test_tryton import DB_NAME, Client
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from .attacks_account import account_attacks
+from .attacks_stock import stock_attacks
 from .tools import PASSWORD, PortalOperator, csrf_token
 
 BASE = f'/{DB_NAME}/portal/lco'
@@ -360,6 +362,8 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
         with LCO B's records: (method, URL, form or query)"""
         b = self.b['id']
         return {
+            **account_attacks(self, RULE, b),
+            **stock_attacks(self, RULE, b),
             f'{RULE}/login': [
                 ('POST', '/login', {'email': self.b['email'],
                         'password': 'guess'}),

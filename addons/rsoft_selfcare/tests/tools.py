@@ -14,6 +14,9 @@ from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 
+from .tools_account import set_up_account_fixture
+from .tools_stock import set_up_stock_fixture
+
 PASSWORD = 'Portal-Password-1'
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -74,8 +77,9 @@ def create_portal_operator():
                 'mobile': subscriber.mobile, 'email': user.email,
                 'user': user,
                 }
+        set_up_account_fixture(op)
+        set_up_stock_fixture(op)
         return op
-
 
 
 def csrf_token(response):
