@@ -79,10 +79,16 @@ def dashboard(portal):
     Date = pool.get('ir.date')
     scope = portal.scope
     today = Date.today()
-    expiring = scope.search('rsoft.subscription.line', [
-            ('state', '=', 'active'),
-            ('end_date', '>=', today),
-            ('end_date', '<=', today + datetime.timedelta(days=EXPIRY_DAYS)),
+    # Counted by the database: an LCO may have tens of thousands of lines
+    expiring = scope.count('rsoft.subscriber', [
+            ('connections', 'where', [
+                    ('lines', 'where', [
+                            ('state', '=', 'active'),
+                            ('end_date', '>=', today),
+                            ('end_date', '<=',
+                                today + datetime.timedelta(days=EXPIRY_DAYS)),
+                            ]),
+                    ]),
             ])
     collected = scope.search('rsoft.payment', [
             ('date', '=', today),
@@ -92,7 +98,7 @@ def dashboard(portal):
         'active': scope.count('rsoft.subscriber', [('state', '=', 'active')]),
         'suspended': scope.count(
             'rsoft.subscriber', [('state', '=', 'suspended')]),
-        'expiring': len({line.connection.subscriber for line in expiring}),
+        'expiring': expiring,
         'new': scope.count('rsoft.subscriber', [
                 ('activation_date', '>=', today.replace(day=1)),
                 ]),

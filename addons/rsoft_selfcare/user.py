@@ -2,11 +2,13 @@
 import datetime
 from secrets import token_urlsafe
 
+from email_validator import EmailNotValidError, validate_email
 from sql.aggregate import Count
 
 from trytond import config
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
+from trytond.modules.web_user.exceptions import UserValidationError
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -55,6 +57,27 @@ class WebUser(metaclass=PoolMeta):
                 raise PortalLoginError(gettext(
                         'rsoft_selfcare.msg_web_user_lco_required',
                         user=user.rec_name))
+
+    @classmethod
+    def check_valid_email(cls, users, fields_names=None):
+        # web_user asks DNS whether the address's domain takes mail; a
+        # head-end server often resolves no public name, and would then
+        # refuse every login: there the syntax is checked alone
+        if config.getboolean(
+                'rsoft_selfcare', 'check_email_deliverability', default=True):
+            return super().check_valid_email(users, fields_names)
+        if fields_names and 'email' not in fields_names:
+            return
+        for user in users:
+            if user.email:
+                try:
+                    validate_email(user.email, check_deliverability=False)
+                except EmailNotValidError as exception:
+                    raise UserValidationError(gettext(
+                            'web_user.msg_user_email_invalid',
+                            user=user.rec_name,
+                            email=user.email),
+                        str(exception)) from exception
 
     @property
     def rsoft_portal_lco(self):

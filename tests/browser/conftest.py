@@ -97,15 +97,19 @@ def _render_config(path, db_folder, port):
     path.write_text(text)
 
 
-def _run(args, log, env, input=''):
+def _run(args, log, env, input='', stdout=False):
+    "Run args, logged; return its output if stdout, else log it too"
     with log.open('a') as out:
         out.write(f'$ {" ".join(map(str, args))}\n')
         out.flush()
         result = subprocess.run(
             args, cwd=ROOT, env=env, input=input, text=True,
-            stdout=out, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT)
+            stdout=subprocess.PIPE if stdout else out,
+            stderr=out if stdout else subprocess.STDOUT,
+            timeout=BUILD_TIMEOUT)
     if result.returncode:
         pytest.fail(f'{args[0]} failed:\n{_tail(log)}')
+    return result.stdout
 
 
 def _tail(log, lines=40):
@@ -122,10 +126,12 @@ class DemoServer:
 
     login = 'admin'
 
-    def __init__(self, url, database, password):
+    def __init__(self, url, database, password, lco_passwords=None):
         self.url = url
         self.database = database
         self.password = password
+        # {login: password} of the LCOs' logins
+        self.lco_passwords = lco_passwords or {}
         self._authorization = None
 
     def rpc(self, method, *params):
@@ -182,10 +188,13 @@ def demo_server(tmp_path_factory):
     _run([BIN / 'trytond-admin', '-c', config, '-d', DATABASE,
             '-u', *modules, '--activate-dependencies'],
         log, _clean_environ())
-    _run([BIN / 'python', '-m', 'rsoft_tools.generate', '-c', config,
-            '-d', DATABASE, '--subscribers', str(SUBSCRIBERS),
-            '--seed', str(SEED)],
-        log, _clean_environ())
+    # As scripts/demo: each LCO's logins (web client and portal) and
+    # their password, printed as `login password` lines
+    logins = _run([BIN / 'python', '-m', 'rsoft_tools.generate',
+            '-c', config, '-d', DATABASE, '--subscribers', str(SUBSCRIBERS),
+            '--seed', str(SEED), '--lco-logins', '--quiet'],
+        log, _clean_environ(), stdout=True)
+    lco_passwords = dict(line.split() for line in logins.splitlines())
 
     server_log = work / 'server.log'
     with server_log.open('w') as out:
@@ -198,7 +207,7 @@ def demo_server(tmp_path_factory):
     url = f'http://127.0.0.1:{port}/'
     try:
         _wait_for(url, process, server_log)
-        yield DemoServer(url, DATABASE, password)
+        yield DemoServer(url, DATABASE, password, lco_passwords)
     finally:
         process.terminate()
         try:

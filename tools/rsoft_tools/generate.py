@@ -23,7 +23,7 @@ from stdnum.in_ import aadhaar, epic
 from trytond.modules.rsoft_billing.gst import GST_STATES
 
 from . import catalogue_data as data
-from .password import generate_password
+from .password import PORTAL_DOMAIN, generate_password, portal_email
 
 MODULES = ['rsoft_subscriber']
 BATCH = 1000
@@ -39,7 +39,9 @@ def main(argv=None):
     parser.add_argument('--quiet', action='store_true')
     parser.add_argument('--lco-logins', action='store_true',
         help="create a back-office login per LCO, each with its own "
-        "password, and print them on stdout as `login password` lines")
+        "password, and its LCO portal login (the e-mail "
+        f"login@{PORTAL_DOMAIN}, the same password) where rsoft_selfcare "
+        "is activated; print them on stdout as `login password` lines")
     args = parser.parse_args(argv)
 
     from proteus import config as pconfig
@@ -90,6 +92,7 @@ class Generator:
         self.load_billing()
         self.load_payments()
         self.load_cas()
+        self.load_lco_wallets()
 
     def load_devices(self):
         "Give the subscribers their boxes when rsoft_inventory is activated"
@@ -111,6 +114,11 @@ class Generator:
         "Provision the devices in the head-end when rsoft_cas is activated"
         from .cas import CasLoader
         CasLoader(self).run()
+
+    def load_lco_wallets(self):
+        "Open the LCOs' wallets when rsoft_lco is activated"
+        from .lco import LcoLoader
+        LcoLoader(self).run()
 
     def in_transaction(self, func, *args):
         """Run func in a committed transaction and return its result
@@ -168,8 +176,27 @@ class Generator:
                         'companies': [('add', [self.company_id])],
                         'company': self.company_id,
                         } for lco in new])
+            self._create_portal_logins(new, passwords)
             transaction.commit()
         return passwords
+
+    @staticmethod
+    def _create_portal_logins(lcos, passwords):
+        "Give each of lcos its LCO portal login, with the same password"
+        from trytond.pool import Pool
+        pool = Pool()
+        try:
+            WebUser = pool.get('web.user')
+        except KeyError:
+            return
+        if 'rsoft_portal' not in WebUser._fields:
+            return
+        WebUser.create([{
+                    'email': portal_email(lco.code.lower()),
+                    'password': passwords[lco.code.lower()],
+                    'rsoft_portal': 'lco',
+                    'rsoft_lco': lco.id,
+                    } for lco in lcos])
 
     # -- company and accounting (proteus) ---------------------------------
 

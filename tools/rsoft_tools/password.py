@@ -1,14 +1,24 @@
-"""Give back-office logins a new generated password and print it
+"""Give back-office logins (and their LCO portal logins) a new generated
+password and print it
 
     python -m rsoft_tools.password -c var/demo.conf -d demo lco-mum-01 ...
 
 The demo prints the password of each LCO login once, when it builds the
 database: Tryton keeps only their hashes, so a forgotten one is replaced.
-The new password is set through res.user's password field (stored hashed)
-and printed as `login password`, one login a line."""
+The new password is set through res.user's password field (stored hashed),
+and through web.user's on the LCO portal login of the same name if there
+is one; it is printed as `login password`, one login a line."""
 import argparse
 import secrets
 import sys
+
+# The demo's LCO portal logins are e-mail addresses: login@PORTAL_DOMAIN
+PORTAL_DOMAIN = 'portal.example.com'
+
+
+def portal_email(login):
+    "Return the e-mail of the LCO portal login of the back-office login"
+    return f'{login}@{PORTAL_DOMAIN}'
 
 
 def generate_password():
@@ -36,7 +46,23 @@ def reset_passwords(logins):
     for login, password in passwords.items():
         args.extend([[users[login]], {'password': password}])
     User.write(*args)
+    _reset_portal_passwords(passwords)
     return passwords
+
+
+def _reset_portal_passwords(passwords):
+    from trytond.pool import Pool
+    try:
+        WebUser = Pool().get('web.user')
+    except KeyError:
+        return
+    emails = {portal_email(login): password
+        for login, password in passwords.items()}
+    args = []
+    for user in WebUser.search([('email', 'in', list(emails))]):
+        args.extend([[user], {'password': emails[user.email]}])
+    if args:
+        WebUser.write(*args)
 
 
 def main(argv=None):

@@ -1,0 +1,94 @@
+"""The LCOs' wallets of the demo operator, when rsoft_lco is activated
+
+Andheri Cable Services and Jayanagar Cable Vision pay the MSO in advance
+(Rs 50,000 each, received by bank transfer); Dadar Digital Cable too, but
+its wallet is nearly empty (Rs 300): its next sale is refused, naming the
+amount missing. Kothrud Cable Network buys on credit up to Rs 25,000. The
+others settle monthly without a wallet. Sales made before the wallets
+were opened are not charged to them."""
+from decimal import Decimal
+
+# code: (mode, credit limit, top-up)
+WALLETS = {
+    'LCO-MUM-01': ('prepaid', 0, 50000),
+    'LCO-BLR-01': ('prepaid', 0, 50000),
+    'LCO-MUM-02': ('prepaid', 0, 300),
+    'LCO-PUN-01': ('credit', 25000, 0),
+    }
+
+
+class LcoLoader:
+
+    def __init__(self, generator):
+        self.g = generator
+
+    def run(self):
+        g = self.g
+        if not g.in_transaction(self._activated) or (
+                g.in_transaction(self._loaded)):
+            return
+        g.in_transaction(self._open_wallets)
+
+    def _activated(self):
+        from trytond.pool import Pool
+        Module = Pool().get('ir.module')
+        return bool(Module.search([
+                    ('name', '=', 'rsoft_lco'),
+                    ('state', '=', 'activated'),
+                    ]))
+
+    def _loaded(self):
+        from trytond.pool import Pool
+        Partner = Pool().get('rsoft.partner')
+        return bool(Partner.search([('wallet_mode', '!=', 'none')], limit=1))
+
+    def _open_wallets(self):
+        from trytond.pool import Pool
+        pool = Pool()
+        Account = pool.get('account.account')
+        Configuration = pool.get('rsoft.wallet.configuration')
+        Date = pool.get('ir.date')
+        Line = pool.get('rsoft.subscription.line')
+        Method = pool.get('rsoft.payment.method')
+        Partner = pool.get('rsoft.partner')
+        TopUp = pool.get('rsoft.lco.top_up')
+        partners = {p.code: p for p in Partner.search([
+                    ('code', 'in', list(WALLETS)),
+                    ])}
+        if not partners:
+            return
+        company_id = self.g.company_id
+        configuration = Configuration(1)
+        if not configuration.get_multivalue(
+                'lco_charge_account', company=company_id):
+            revenue, = Account.search([
+                    ('type.revenue', '=', True),
+                    ('closed', '!=', True),
+                    ('company', '=', company_id),
+                    ], order=[('code', 'ASC')], limit=1)
+            configuration.lco_charge_account = revenue
+            configuration.save()
+        # What the LCOs sold before their wallets were opened is not theirs
+        # to pay: a wallet pays from its opening on
+        today = Date.today()
+        lines = Line.search([
+                ('connection.subscriber.lco', 'in',
+                    [p.id for p in partners.values()]),
+                ('lco_paid_until', '=', None),
+                ('state', 'in', ['active', 'suspended']),
+                ])
+        if lines:
+            Line.write(lines, {'lco_paid_until': today})
+        args = []
+        for code, (mode, limit, _) in WALLETS.items():
+            if code in partners:
+                args.extend([[partners[code]], {
+                            'wallet_mode': mode,
+                            'credit_limit': Decimal(limit),
+                            }])
+        Partner.write(*args)
+        transfer, = Method.search([('kind', '=', 'bank_transfer')], limit=1)
+        for code, (_, _, amount) in WALLETS.items():
+            if code in partners and amount:
+                TopUp.record(partners[code], Decimal(amount), transfer,
+                    today, f"NEFT {code}")
