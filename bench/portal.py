@@ -58,6 +58,8 @@ def main():
         help="gunicorn worker processes")
     parser.add_argument('--seed', type=int, default=1)
     args = parser.parse_args()
+    # Read when trytond is first imported, before the configuration file
+    os.environ['TRYTOND_DATABASE__URI'] = args.uri
 
     workdir = tempfile.mkdtemp(prefix='rsoft-bench-portal-')
     config = os.path.join(workdir, 'trytond.conf')

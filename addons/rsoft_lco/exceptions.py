@@ -7,3 +7,11 @@ class LcoWalletError(UserError):
 
 class TopUpError(LcoWalletError):
     pass
+
+
+class SettlementError(LcoWalletError):
+    pass
+
+
+class RevenueError(UserError):
+    pass

@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 
-from trytond.exceptions import RateLimitException
+from trytond.exceptions import RateLimitException, UserError
 from trytond.modules.rsoft_cas.command import PENDING
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response, abort
@@ -19,9 +19,10 @@ EXPIRY_DAYS = 3
 FAILED = ['rejected', 'failed']
 COLLECTED = ['received', 'deposited', 'cleared']
 BILLED = ['posted', 'paid']
-# The ways an LCO collects at the door; cheques and cards stay with the
-# back office, gateways with the subscriber portal
-COLLECT_KINDS = ['cash', 'upi', 'bank_transfer']
+# The ways an LCO collects at the door (a cheque with its number as the
+# reference); cards stay with the back office, gateways with the
+# subscriber portal
+COLLECT_KINDS = ['cash', 'upi', 'cheque', 'bank_transfer']
 
 
 @route('/login', methods=('GET', 'POST'), login=False)
@@ -206,9 +207,12 @@ def collect(portal, subscriber):
     collectors = scope.search(
         'rsoft.payment.collector', [('lco', '=', scope.lco.id)],
         order=[('id', 'ASC')], limit=1)
-    payment = Payment.record(
-        subscriber, amount, method,
-        collector=collectors[0] if collectors else None,
-        reference=form.get('reference', '').strip()[:100] or None)
+    try:
+        payment = Payment.record(
+            subscriber, amount, method,
+            collector=collectors[0] if collectors else None,
+            reference=form.get('reference', '').strip()[:100] or None)
+    except UserError as error:
+        return portal.refuse('collect.html', error, **values)
     return portal.render('receipt.html', subscriber=subscriber,
         payment=payment)

@@ -31,6 +31,8 @@ from trytond.protocols.wrappers import (
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from .audit import PORTAL_LOGIN
+
 __all__ = ['route', 'Portal', 'Scope']
 
 SESSION_COOKIE = 'rsoft_portal_session'
@@ -62,7 +64,16 @@ class Scope:
         'rsoft.connection': 'subscriber.lco',
         'rsoft.subscription.line': 'connection.subscriber.lco',
         'rsoft.subscriber.event': 'subscriber.lco',
-        'stock.lot': 'connection.subscriber.lco',
+        # Installed at one of its connections, or in its own stock
+        'stock.lot': (
+            'connection.subscriber.lco', 'current_location.rsoft_partner'),
+        # The history of a device while the LCO held it, not before
+        'rsoft.device.event': 'partner',
+        'rsoft.wallet.entry': 'wallet.partner',
+        'rsoft.lco.top_up': 'partner',
+        'rsoft.lco.settlement': 'partner',
+        'rsoft.collection.cash_up': 'lco',
+        'rsoft.collection.cash_up.lco': 'lco',
         'account.invoice': 'rsoft_subscriber.lco',
         'rsoft.payment': 'subscriber.lco',
         'rsoft.cas.command': 'connection.subscriber.lco',
@@ -70,6 +81,10 @@ class Scope:
         }
     # The operator's own records every LCO of its company uses
     COMPANY = {'rsoft.payment.method'}
+    # The operator's catalogue every LCO sells from: its published offers
+    CATALOGUE = {
+        'product.product': [('template.offer_state', '=', 'published')],
+        }
 
     def __init__(self, pool, lco):
         Partner = pool.get('rsoft.partner')
@@ -83,7 +98,13 @@ class Scope:
         "Return the domain of the records of model in the scope"
         if model in self.COMPANY:
             return [('company', '=', self.lco.company.id)]
-        return [(self.PATHS[model], 'in', self.partners)]
+        if model in self.CATALOGUE:
+            return list(self.CATALOGUE[model])
+        paths = self.PATHS[model]
+        # A model reached by several paths: any of them leads to the LCO
+        if isinstance(paths, str):
+            paths = (paths,)
+        return [['OR', *((path, 'in', self.partners) for path in paths)]]
 
     def search(self, model, domain=None, **kwargs):
         Model = self.pool.get(model)
@@ -188,6 +209,22 @@ class Portal:
         response.headers['Referrer-Policy'] = 'same-origin'
         return response
 
+    def undo(self, error):
+        """Undo all the request changed and return the message of the
+        models' refusal error
+
+        The whole transaction is rolled back: a savepoint would leave the
+        CAS marks of what it undid, and they would be commanded at
+        commit."""
+        Transaction().rollback()
+        return error.message
+
+    def refuse(self, template, error, **values):
+        "Render template with the models' refusal error (422), undone"
+        message = self.undo(error)
+        values.setdefault('status', HTTPStatus.UNPROCESSABLE_ENTITY)
+        return self.render(template, message=message, **values)
+
     def redirect(self, path):
         return redirect(self.url(path), code=HTTPStatus.SEE_OTHER)
 
@@ -202,6 +239,10 @@ class Portal:
 
     def format_date(self, value):
         return self._lang().strftime(value) if value else ''
+
+    def format_month(self, value):
+        "Return the month of the date value, as 'March 2025'"
+        return self._lang().strftime(value, '%B %Y') if value else ''
 
     def format_amount(self, value, currency=None):
         if value is None:
@@ -237,17 +278,21 @@ def route(path, methods=('GET',), login=True, portal_class=Portal):
             _ensure_active(pool)
             portal = portal_class(request, pool)
             transaction = Transaction()
-            with transaction.set_context(language=portal.language):
-                portal.load_session()
-                if request.method == 'POST':
-                    portal.check_csrf()
-                if login and not portal.session:
-                    return portal.redirect('/login')
-                context = {}
-                if portal.scope:
-                    context['company'] = portal.scope.lco.company.id
-                with transaction.set_context(context):
-                    return func(portal, **arguments)
+            # Set for the rest of the request's own transaction, not in a
+            # with block: what runs at its commit (the CAS sync) must
+            # still see who acted
+            transaction.set_context(language=portal.language)
+            portal.load_session()
+            if request.method == 'POST':
+                portal.check_csrf()
+            if login and not portal.session:
+                return portal.redirect('/login')
+            if portal.scope:
+                transaction.set_context({
+                        'company': portal.scope.lco.company.id,
+                        PORTAL_LOGIN: portal.user.email,
+                        })
+            return func(portal, **arguments)
         return wrapper
     return decorator
 

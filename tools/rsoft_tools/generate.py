@@ -604,8 +604,15 @@ class Generator:
                     }])
         partners = {'MSO': mso}
         for name, code, role, parent, region, agreement in data.PARTNERS:
+            # A JV's seat is the first city of its state
+            city, _, pin = data.CITIES.get(region) or next(
+                v for k, v in data.CITIES.items() if k.startswith(region))
+            party = self._broadcaster(name)
+            # Where its settlements (supplier invoices) are addressed
+            party.addresses = [{'city': city, 'postal_code': f'{pin}001'}]
+            party.save()
             values = {
-                'party': self._broadcaster(name).id, 'code': code,
+                'party': party.id, 'code': code,
                 'role': role, 'parent': partners[parent].id,
                 'region': self.regions[region].id, 'company': company.id,
                 }

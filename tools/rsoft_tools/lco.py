@@ -5,7 +5,10 @@ Andheri Cable Services and Jayanagar Cable Vision pay the MSO in advance
 its wallet is nearly empty (Rs 300): its next sale is refused, naming the
 amount missing. Kothrud Cable Network buys on credit up to Rs 25,000. The
 others settle monthly without a wallet. Sales made before the wallets
-were opened are not charged to them."""
+were opened are not charged to them. Last month, sold without wallets,
+is settled with every partner and posted first, when the fiscal year
+holds its last day."""
+import datetime
 from decimal import Decimal
 
 # code: (mode, credit limit, top-up)
@@ -27,6 +30,9 @@ class LcoLoader:
         if not g.in_transaction(self._activated) or (
                 g.in_transaction(self._loaded)):
             return
+        g.in_transaction(self._configure)
+        # Last month was sold without wallets: settled as it was
+        g.in_transaction(self._settle_last_month)
         g.in_transaction(self._open_wallets)
 
     def _activated(self):
@@ -45,8 +51,6 @@ class LcoLoader:
     def _open_wallets(self):
         from trytond.pool import Pool
         pool = Pool()
-        Account = pool.get('account.account')
-        Configuration = pool.get('rsoft.wallet.configuration')
         Date = pool.get('ir.date')
         Line = pool.get('rsoft.subscription.line')
         Method = pool.get('rsoft.payment.method')
@@ -57,17 +61,6 @@ class LcoLoader:
                     ])}
         if not partners:
             return
-        company_id = self.g.company_id
-        configuration = Configuration(1)
-        if not configuration.get_multivalue(
-                'lco_charge_account', company=company_id):
-            revenue, = Account.search([
-                    ('type.revenue', '=', True),
-                    ('closed', '!=', True),
-                    ('company', '=', company_id),
-                    ], order=[('code', 'ASC')], limit=1)
-            configuration.lco_charge_account = revenue
-            configuration.save()
         # What the LCOs sold before their wallets were opened is not theirs
         # to pay: a wallet pays from its opening on
         today = Date.today()
@@ -92,3 +85,49 @@ class LcoLoader:
             if code in partners and amount:
                 TopUp.record(partners[code], Decimal(amount), transfer,
                     today, f"NEFT {code}")
+
+    def _configure(self):
+        "The accounts of the LCOs' wallets and settlements"
+        from trytond.pool import Pool
+        pool = Pool()
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        Configuration = pool.get('rsoft.wallet.configuration')
+        company_id = self.g.company_id
+
+        def first(*domain):
+            account, = Account.search([
+                    ('closed', '!=', True),
+                    ('company', '=', company_id),
+                    *domain,
+                    ], order=[('code', 'ASC'), ('id', 'ASC')], limit=1)
+            return account
+        # What the LCOs' collectors kept for the MSO, cleared by the
+        # settlements
+        clearing_type, = AccountType.create([{
+                    'name': "LCO Clearing", 'statement': 'balance',
+                    'debt': True, 'company': company_id,
+                    }])
+        clearing, = Account.create([{
+                    'name': "LCO Collections Clearing",
+                    'type': clearing_type.id, 'company': company_id,
+                    }])
+        configuration = Configuration(1)
+        configuration.lco_charge_account = first(('type.revenue', '=', True))
+        configuration.lco_share_account = first(('type.expense', '=', True))
+        configuration.lco_collection_account = clearing
+        configuration.save()
+
+    def _settle_last_month(self):
+        from trytond.pool import Pool
+        pool = Pool()
+        Date = pool.get('ir.date')
+        FiscalYear = pool.get('account.fiscalyear')
+        Settlement = pool.get('rsoft.lco.settlement')
+        last_month = Date.today().replace(day=1) - datetime.timedelta(days=1)
+        if FiscalYear.search([
+                    ('company', '=', self.g.company_id),
+                    ('start_date', '<=', last_month.replace(day=1)),
+                    ('end_date', '>=', last_month),
+                    ]):
+            Settlement.settle_month(last_month, self.g.company_id, post=True)

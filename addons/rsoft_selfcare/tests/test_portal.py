@@ -57,8 +57,9 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
                         } for code, a in op.accounts.items()}
         accounts = run(read)
         cls.a, cls.b = (accounts[code] for code in sorted(accounts))
-        cls.cash, = run(lambda: [m.id for m in Pool().get(
-                    'rsoft.payment.method').search([('kind', '=', 'cash')])])
+        cls.cash, cls.cheque = run(lambda: [Pool().get(
+                    'rsoft.payment.method').search([('kind', '=', kind)])[0].id
+                for kind in ['cash', 'cheque']])
 
     def setUp(self):
         super().setUp()
@@ -234,7 +235,7 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
                     ('state', '!=', 'draft'),
                     ])
         self.assertIn(f"({run(collected)} receipts)", body)
-        self.assertIn("<span class=\"value\">1</span><span class=\"label\">"
+        self.assertIn('data-figure="active">1</span><span class="label">'
             "Active subscribers", body)
         self.assertIn("\u2014", body)
 
@@ -245,11 +246,13 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
             lco = Partner(self.a['id']['lco'])
             Partner.write([lco], {
                     'wallet_mode': mode, 'credit_limit': Decimal(limit)})
-        run(set_mode, 'credit', '2500')
+            return Partner(lco.id).wallet_balance
+        balance = run(set_mode, 'credit', '2500')
         try:
             client = self.logged_in(self.a)
             body = client.get(f'{BASE}/').get_data(as_text=True)
-            self.assertIn("2,500.00", body)
+            # The stock tests may have left A some money in its wallet
+            self.assertIn(f"{balance + 2500:,.2f}", body)
             self.assertNotIn("\u2014", body)
         finally:
             run(set_mode, 'none', '0')
@@ -334,10 +337,18 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
                     HTTPStatus.UNPROCESSABLE_ENTITY),
                 ({'amount': '100', 'method': '0', 'csrf_token': token},
                     HTTPStatus.NOT_FOUND),
+                # The model wants a cheque's number
+                ({'amount': '100', 'method': str(self.cheque),
+                        'csrf_token': token},
+                    HTTPStatus.UNPROCESSABLE_ENTITY),
                 ]:
             with self.subTest(data=data):
                 self.assertEqual(
                     client.post(url, data=data).status_code, status)
+        response = client.post(url, data={'amount': '100',
+                'method': str(self.cheque), 'csrf_token': token})
+        self.assertIn("needs the cheque number as its reference",
+            response.get_data(as_text=True))
         self.assertEqual(self.payments(self.a['id']['subscriber']), before)
 
     def test_binding_back_office_only(self):

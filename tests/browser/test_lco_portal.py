@@ -1,0 +1,207 @@
+"""An LCO clerk's day in the LCO portal, in Chromium, on the demo operator:
+log in with the login the demo printed, find subscribers, collect cash
+(the receipt queued), renew two of them, add a pack after its quote (the
+LCO's wallet debited by what was quoted), download the day's cash-up; and
+at the LCO whose wallet is nearly empty, a renewal refused, naming what is
+missing, with nothing changed."""
+import time
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from rsoft_tools.password import portal_email
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from trytond.modules.rsoft_toolkit.reader import read_rows
+
+pytestmark = pytest.mark.browser
+
+# The demo's LCO wallets (tools/rsoft_tools/lco.py): Andheri prepaid with
+# Rs 50,000, Dadar with Rs 300
+RICH, POOR = 'lco-mum-01', 'lco-mum-02'
+TIMEOUT = 60
+# What the clerk collects for each renewal: more than a month of the
+# demo's richest offers
+CASH = '2500'
+
+
+def decimal(value):
+    "A Decimal of what JSON-RPC returns for a Numeric"
+    if isinstance(value, dict):
+        return Decimal(value['decimal'])
+    return Decimal(str(value))
+
+
+class Portal:
+    "What a clerk does in the LCO portal, with the pages' own forms"
+
+    def __init__(self, browser, server):
+        self.browser = browser
+        self.server = server
+        self.base = f'{server.url}{server.database}/portal/lco'
+
+    def wait(self, condition):
+        return WebDriverWait(self.browser, TIMEOUT).until(condition)
+
+    def open(self, path=''):
+        self.browser.get(f'{self.base}{path}')
+        self.wait(lambda b: b.execute_script(
+                'return document.readyState') == 'complete')
+
+    @property
+    def text(self):
+        return self.browser.find_element(By.TAG_NAME, 'body').text
+
+    def submit(self, form):
+        "Submit form with its own button and wait for the next page"
+        body = self.browser.find_element(By.TAG_NAME, 'body')
+        form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+        self.wait(expected_conditions.staleness_of(body))
+
+    def login(self, login):
+        self.open('/login')
+        self.browser.find_element(By.ID, 'email').send_keys(
+            portal_email(login))
+        self.browser.find_element(By.ID, 'password').send_keys(
+            self.server.lco_passwords[login])
+        self.submit(self.browser.find_element(By.TAG_NAME, 'form'))
+        assert urlsplit(self.browser.current_url).path.endswith(
+            '/portal/lco/'), self.text
+
+    def logout(self):
+        self.submit(self.browser.find_element(
+                By.CSS_SELECTOR, 'header form'))
+
+    def collect(self, subscriber, amount):
+        "Collect amount in cash from subscriber: return the receipt page"
+        self.open(f'/subscribers/{subscriber}/collect')
+        self.browser.find_element(By.ID, 'amount').send_keys(amount)
+        method = self.browser.find_element(By.ID, 'method')
+        method.find_element(
+            By.XPATH, ".//option[normalize-space()='Cash']").click()
+        self.submit(self.browser.find_element(By.CSS_SELECTOR, 'main form'))
+        return self.text
+
+    def quote_and_add(self, connection, offer):
+        """Ask for the quote of offer on connection, confirm it: return the
+        quote page's text"""
+        self.open(f'/connections/{connection}/packs')
+        button = self.browser.find_element(By.XPATH,
+            f"//tr[td[normalize-space()='{offer}']]//form")
+        self.submit(button)
+        quote = self.text
+        self.submit(self.browser.find_element(By.CSS_SELECTOR, 'main form'))
+        return quote
+
+
+def accounts(server, lco):
+    "Return the active prepaid accounts of lco, by customer ID"
+    return server.rpc('model.rsoft.subscriber.search_read', [
+            ('lco.code', '=', lco.upper()),
+            ('state', '=', 'active'),
+            ('billing_mode', '=', 'prepaid'),
+            ], 0, None, [('customer_id', 'ASC')],
+        ['customer_id', 'party.name', 'connections', 'billed_until'])
+
+
+def wallet(server, lco):
+    partner, = server.rpc('model.rsoft.partner.search_read', [
+            ('code', '=', lco.upper()),
+            ], 0, 1, None, ['wallet_balance'])
+    return decimal(partner['wallet_balance'])
+
+
+def download(browser, portal, path, folder):
+    "Click the XLSX link of the report at path; return the file's bytes"
+    browser.execute_cdp_cmd('Browser.setDownloadBehavior', {
+            'behavior': 'allow', 'downloadPath': str(folder)})
+    portal.open(path)
+    browser.find_element(By.PARTIAL_LINK_TEXT, 'XLSX').click()
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        files = [f for f in folder.glob('*.xlsx')]
+        if files and not list(folder.glob('*.crdownload')):
+            return files[0].read_bytes()
+        time.sleep(0.2)
+    raise AssertionError(f'nothing downloaded from {path}')
+
+
+def test_lco_clerk_day(browser, demo_server, screenshot, tmp_path):
+    "A clerk of Andheri Cable Services, then one of Dadar Digital Cable"
+    server = demo_server
+    portal = Portal(browser, server)
+    first, second = accounts(server, RICH)[:2]
+
+    portal.login(RICH)
+    screenshot('dashboard')
+    assert "Andheri Cable Services" in portal.text
+
+    # Search by customer ID: the account and nothing else
+    portal.open(f"/subscribers?q={first['customer_id']}")
+    assert first['customer_id'] in portal.text
+    assert second['customer_id'] not in portal.text
+
+    # Cash for two renewals: each receipt numbered and queued by SMS
+    # and e-mail
+    for account in [first, second]:
+        receipt = portal.collect(account['id'], CASH)
+        assert "Receipt RCT" in receipt, receipt
+    payments = [p for p in server.rpc('model.rsoft.payment.search_read', [
+                ('subscriber', 'in', [first['id'], second['id']]),
+                ], 0, None, None, ['id', 'amount'])
+        if decimal(p['amount']) == Decimal(CASH)]
+    assert len(payments) == 2
+    queued = server.rpc('model.rsoft.notify.notification.search_count', [
+            ('origin', 'in', [f"rsoft.payment,{p['id']}" for p in payments]),
+            ])
+    assert queued >= 2
+
+    # Bulk renewal of the two, ticked on the search page
+    before = wallet(server, RICH)
+    portal.open('/subscribers?q=')
+    for account in [first, second]:
+        portal.browser.find_element(By.CSS_SELECTOR,
+            f"input[name=subscriber][value='{account['id']}']").click()
+    portal.submit(portal.browser.find_element(
+            By.CSS_SELECTOR, "form[action$='/renew']"))
+    screenshot('renewed')
+    assert portal.text.count("Renewed") == 2, portal.text
+    renewed = wallet(server, RICH)
+    assert renewed < before
+    for account, after in zip([first, second], accounts(server, RICH)[:2]):
+        assert after['billed_until'] > account['billed_until']
+
+    # A pack added to the first account's connection after its quote: the
+    # wallet debited by the debit quoted
+    connection = first['connections'][0]
+    quote = portal.quote_and_add(connection, "Sports Pack")
+    screenshot('pack')
+    assert "Wallet" in quote and "→" in quote, quote
+    debit = renewed - wallet(server, RICH)
+    assert debit > 0
+    assert f"{debit:,.2f}" in quote, (debit, quote)
+    assert "Sports Pack" in portal.text
+
+    # The day's cash-up, as a spreadsheet
+    content = download(browser, portal, '/reports/cash-up', tmp_path)
+    total, = [values for _, values in read_rows(content, {
+                'collector': ('collector',), 'collected': ('collected',),
+                }, 'cash-up.xlsx') if values['collector'] == "Total"]
+    assert Decimal(total['collected']) >= 2 * Decimal(CASH)
+    portal.logout()
+
+    # Dadar's wallet cannot pay a renewal: refused, naming the amount
+    # missing, and nothing changed
+    account = accounts(server, POOR)[0]
+    portal.login(POOR)
+    portal.collect(account['id'], CASH)
+    before = wallet(server, POOR)
+    portal.open(f"/subscribers/{account['id']}/renew")
+    portal.submit(portal.browser.find_element(By.CSS_SELECTOR, 'main form'))
+    screenshot('refused')
+    assert "missing" in portal.text, portal.text
+    assert wallet(server, POOR) == before
+    after, = [a for a in accounts(server, POOR) if a['id'] == account['id']]
+    assert after['billed_until'] == account['billed_until']
