@@ -6,19 +6,20 @@ Everything is summed by the database in one query: each source table is
 read once, grouped by partner and month, then the partners' sums are
 rolled up to the partners above them. No loop runs over subscribers."""
 import datetime as dt
-from decimal import Decimal
 
 from sql import Cast, Column, Literal, Null, Select, Union
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Round
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.rsoft_partner.partner import ROLES
-from trytond.modules.rsoft_toolkit.guard import ReportQueryMixin
+from trytond.modules.rsoft_toolkit.guard import (
+    ReportAmountsMixin,
+    ReportQueryMixin,
+)
 from trytond.modules.rsoft_toolkit.sheet import RecordSheet
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -165,7 +166,7 @@ class RevenueGraphContext(_RevenueContextMixin, ModelView):
         return partner
 
 
-class Revenue(ReportQueryMixin, ModelSQL, ModelView):
+class Revenue(ReportAmountsMixin, ReportQueryMixin, ModelSQL, ModelView):
     """The subscribers, bills, payments, share, settlement and wallet of a
     partner in a month, the partners below it summed in"""
     __name__ = 'rsoft.lco.revenue'
@@ -552,24 +553,6 @@ class Revenue(ReportQueryMixin, ModelSQL, ModelView):
             & (invoice.invoice_date <= months[-1][2]),
             share=charge.amount - mso_share,
             mso_share=mso_share)
-
-    @classmethod
-    def read(cls, ids, fields_names):
-        pool = Pool()
-        Company = pool.get('company.company')
-        rows = super().read(ids, fields_names)
-        company = Transaction().context.get('company')
-        if backend.name == 'sqlite' and company is not None:
-            # SQLite sums the decimals as floats: the rows are of the
-            # company of the context, so its currency gives the digits
-            currency = Company(company).currency
-            names = [n for n in fields_names
-                if n in cls._fields and cls._fields[n]._type == 'numeric']
-            for row in rows:
-                for name in names:
-                    if row.get(name) is not None:
-                        row[name] = currency.round(Decimal(str(row[name])))
-        return rows
 
     def get_currency(self, name):
         return self.company.currency.id

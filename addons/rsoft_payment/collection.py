@@ -9,13 +9,15 @@ from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 
-from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.rsoft_toolkit import reader
-from trytond.modules.rsoft_toolkit.guard import ReportQueryMixin
+from trytond.modules.rsoft_toolkit.guard import (
+    ReportAmountsMixin,
+    ReportQueryMixin,
+)
 from trytond.modules.rsoft_toolkit.sheet import RecordSheet
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -66,29 +68,6 @@ SETTLEMENT_STATES = [
 
 def _today():
     return Pool().get('ir.date').today()
-
-
-class _ReportAmountsMixin:
-    "Amounts summed by the database, exact on every backend"
-    __slots__ = ()
-
-    @classmethod
-    def read(cls, ids, fields_names):
-        pool = Pool()
-        Company = pool.get('company.company')
-        rows = super().read(ids, fields_names)
-        company = Transaction().context.get('company')
-        if backend.name == 'sqlite' and company is not None:
-            # SQLite sums the decimals as floats: the rows are of the
-            # company of the context, so its currency gives the digits
-            currency = Company(company).currency
-            names = [n for n in fields_names
-                if n in cls._fields and cls._fields[n]._type == 'numeric']
-            for row in rows:
-                for name in names:
-                    if row.get(name) is not None:
-                        row[name] = currency.round(Decimal(str(row[name])))
-        return rows
 
 
 class CashUpContext(ModelView):
@@ -144,7 +123,7 @@ class CashUpContext(ModelView):
         return Transaction().context.get('lco')
 
 
-class _CashUpMixin(_ReportAmountsMixin):
+class _CashUpMixin(ReportAmountsMixin):
     """The payments received on a day, split by what became of the money:
 
     collected = electronic + deposited + missing + reversed
@@ -312,7 +291,7 @@ class AgeingContext(ModelView):
 
 
 class Ageing(
-        _ReportAmountsMixin, ReportQueryMixin, ModelSQL, ModelView):
+        ReportAmountsMixin, ReportQueryMixin, ModelSQL, ModelView):
     """The unpaid bills of the accounts of each LCO at a day, by days past
     due, and the advances they paid"""
     __name__ = 'rsoft.collection.ageing'

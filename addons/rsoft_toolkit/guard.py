@@ -6,13 +6,17 @@ fields that its actions (buttons, wizards, scheduled jobs, other models'
 code) compute or change; those run without access checks, so only a write
 that comes from outside (`external`, i.e. with access checks on) is
 refused."""
+from decimal import Decimal
+
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.pool import Pool
 from trytond.transaction import Transaction, check_access
 
 from .exceptions import SystemFieldError
 
-__all__ = ['ReportQueryMixin', 'SystemFieldsMixin', 'check_record_rules']
+__all__ = ['ReportAmountsMixin', 'ReportQueryMixin', 'SystemFieldsMixin',
+    'check_record_rules']
 
 
 def check_record_rules(Model, records, mode):
@@ -84,3 +88,27 @@ class ReportQueryMixin:
         super().__setup__()
         for method in ['create', 'write', 'delete', 'copy']:
             cls.__rpc__.pop(method, None)
+
+
+class ReportAmountsMixin:
+    """Amounts summed by the database, exact on every backend: the rows
+    are of the company of the context"""
+    __slots__ = ()
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        pool = Pool()
+        Company = pool.get('company.company')
+        rows = super().read(ids, fields_names)
+        company = Transaction().context.get('company')
+        if backend.name == 'sqlite' and company is not None:
+            # SQLite sums the decimals as floats: the company's currency
+            # gives the digits
+            currency = Company(company).currency
+            names = [n for n in fields_names
+                if n in cls._fields and cls._fields[n]._type == 'numeric']
+            for row in rows:
+                for name in names:
+                    if row.get(name) is not None:
+                        row[name] = currency.round(Decimal(str(row[name])))
+        return rows

@@ -29,7 +29,7 @@ class BillingLoader:
 
     def run(self):
         g = self.g
-        if not g.in_transaction(self._activated) or (
+        if not g.activated('rsoft_billing') or (
                 g.in_transaction(self._loaded)):
             return
         g.in_transaction(self._configure)
@@ -52,14 +52,6 @@ class BillingLoader:
         for task_id in tasks:
             run_task(pool, task_id)
         return run_id
-
-    def _activated(self):
-        from trytond.pool import Pool
-        Module = Pool().get('ir.module')
-        return bool(Module.search([
-                    ('name', '=', 'rsoft_billing'),
-                    ('state', '=', 'activated'),
-                    ]))
 
     def _loaded(self):
         from trytond.pool import Pool

@@ -27,19 +27,11 @@ class CasLoader:
         self.g = generator
 
     def run(self):
-        if not self.g.in_transaction(self._activated):
+        if not self.g.activated('rsoft_cas'):
             return
         lots = self.g.in_transaction(self._systems)
         for start in range(0, len(lots), BATCH):
             self.g.in_transaction(self._command, lots[start:start + BATCH])
-
-    def _activated(self):
-        from trytond.pool import Pool
-        Module = Pool().get('ir.module')
-        return bool(Module.search([
-                    ('name', '=', 'rsoft_cas'),
-                    ('state', '=', 'activated'),
-                    ]))
 
     def _systems(self):
         "Create the systems and mappings; return the devices to command"

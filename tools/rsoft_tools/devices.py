@@ -19,7 +19,7 @@ class DeviceLoader:
         self.g = generator
 
     def run(self):
-        if not self._in_transaction(self._activated) or (
+        if not self.g.activated('rsoft_inventory') or (
                 self._in_transaction(self._loaded)):
             return
         self._in_transaction(self._stock)
@@ -31,14 +31,6 @@ class DeviceLoader:
 
     def _in_transaction(self, func, *args):
         return self.g.in_transaction(func, *args)
-
-    def _activated(self):
-        from trytond.pool import Pool
-        Module = Pool().get('ir.module')
-        return bool(Module.search([
-                    ('name', '=', 'rsoft_inventory'),
-                    ('state', '=', 'activated'),
-                    ]))
 
     def _loaded(self):
         from trytond.pool import Pool

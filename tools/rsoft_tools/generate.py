@@ -120,6 +120,17 @@ class Generator:
         from .lco import LcoLoader
         LcoLoader(self).run()
 
+    def activated(self, module):
+        "Return whether module is activated in the database"
+        def activated():
+            from trytond.pool import Pool
+            Module = Pool().get('ir.module')
+            return bool(Module.search([
+                        ('name', '=', module),
+                        ('state', '=', 'activated'),
+                        ]))
+        return self.in_transaction(activated)
+
     def in_transaction(self, func, *args):
         """Run func in a committed transaction and return its result
 

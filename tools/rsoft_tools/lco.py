@@ -27,21 +27,13 @@ class LcoLoader:
 
     def run(self):
         g = self.g
-        if not g.in_transaction(self._activated) or (
+        if not g.activated('rsoft_lco') or (
                 g.in_transaction(self._loaded)):
             return
         g.in_transaction(self._configure)
         # Last month was sold without wallets: settled as it was
         g.in_transaction(self._settle_last_month)
         g.in_transaction(self._open_wallets)
-
-    def _activated(self):
-        from trytond.pool import Pool
-        Module = Pool().get('ir.module')
-        return bool(Module.search([
-                    ('name', '=', 'rsoft_lco'),
-                    ('state', '=', 'activated'),
-                    ]))
 
     def _loaded(self):
         from trytond.pool import Pool

@@ -21,19 +21,11 @@ class PaymentLoader:
 
     def run(self):
         g = self.g
-        if not g.in_transaction(self._activated) or (
+        if not g.activated('rsoft_payment') or (
                 g.in_transaction(self._loaded)):
             return
         g.in_transaction(self._configure)
         g.in_transaction(self._collect)
-
-    def _activated(self):
-        from trytond.pool import Pool
-        Module = Pool().get('ir.module')
-        return bool(Module.search([
-                    ('name', '=', 'rsoft_payment'),
-                    ('state', '=', 'activated'),
-                    ]))
 
     def _loaded(self):
         from trytond.pool import Pool
