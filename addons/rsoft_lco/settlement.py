@@ -249,6 +249,19 @@ class Settlement(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         return settlements
 
     @classmethod
+    def settle_last_month(cls):
+        """Cron: settle the month before today for every partner of the
+        company, as drafts the accounts check and post; a month settled
+        already is left as it is"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        company = Transaction().context.get('company')
+        if company:
+            return cls.settle_month(
+                Date.today().replace(day=1) - _DAY, company)
+        return []
+
+    @classmethod
     def _compute(cls, partner, start, end):
         "Return the unsaved settlement of partner, None if nothing to settle"
         pool = Pool()

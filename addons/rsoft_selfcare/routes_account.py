@@ -52,6 +52,7 @@ def _int(value):
 
 @route('/subscribers/new', methods=('GET', 'POST'))
 def subscriber_new(portal):
+    Subscriber = Pool().get('rsoft.subscriber')
     values = {
         'form': {},
         'id_proof_types': _selection('rsoft.subscriber', 'id_proof_type'),
@@ -70,6 +71,14 @@ def subscriber_new(portal):
         subscriber = _create_subscriber(portal, form)
     except UserError as error:
         return portal.refuse('subscriber_new.html', error, **values)
+    # The back office's warning (none for root): the LCO confirms that
+    # it is not the same subscriber, or nothing is created
+    duplicates = [subscriber.duplicate_message(field, other)
+        for field, _, other in Subscriber.find_duplicates([subscriber])]
+    if duplicates and portal.request.form.get('accept_duplicates') != '1':
+        portal.undo()
+        return portal.render('subscriber_new.html', duplicates=duplicates,
+            status=HTTPStatus.CONFLICT, **values)
     return portal.redirect(f'/subscribers/{subscriber.id}')
 
 

@@ -209,15 +209,15 @@ class Portal:
         response.headers['Referrer-Policy'] = 'same-origin'
         return response
 
-    def undo(self, error):
+    def undo(self, error=None):
         """Undo all the request changed and return the message of the
-        models' refusal error
+        models' refusal error, if any
 
         The whole transaction is rolled back: a savepoint would leave the
         CAS marks of what it undid, and they would be commanded at
         commit."""
         Transaction().rollback()
-        return error.message
+        return error.message if error else None
 
     def refuse(self, template, error, **values):
         "Render template with the models' refusal error (422), undone"

@@ -299,6 +299,17 @@ class Subscriber(
         "Warn, without refusing, of another account with the same mobile or ID"
         pool = Pool()
         Warning = pool.get('res.user.warning')
+        for field, subscriber, other in cls.find_duplicates(subscribers):
+            key = Warning.format(f'rsoft_duplicate_{field}', [subscriber])
+            if Warning.check(key):
+                raise DuplicateWarning(
+                    key, subscriber.duplicate_message(field, other))
+
+    @classmethod
+    def find_duplicates(cls, subscribers):
+        """Return [(field, subscriber, other)]: for each of mobile, Aadhaar
+        and ID proof, an account other than subscribers with the value of
+        one of them"""
         # A masked Aadhaar number is compared by its hash
         checks = [
             ('mobile', subscribers, []),
@@ -307,6 +318,7 @@ class Subscriber(
                 [s for s in subscribers if s.id_proof_type != 'aadhaar'],
                 [('id_proof_type', '!=', 'aadhaar')]),
             ]
+        duplicates = []
         for field, records, domain in checks:
             values = {getattr(s, field) for s in records} - {None, ''}
             if not values:
@@ -317,21 +329,20 @@ class Subscriber(
                     ('active', 'in', [True, False]),
                     *domain,
                     ], limit=1)
-            if not others:
-                continue
-            other, = others
-            subscriber = next(
-                s for s in records
-                if getattr(s, field) == getattr(other, field))
-            key = Warning.format(f'rsoft_duplicate_{field}', [subscriber])
-            if Warning.check(key):
-                value = (other.id_proof_number if field == 'aadhaar_hash'
-                    else getattr(other, field))
-                raise DuplicateWarning(key, gettext(
-                        f'rsoft_subscriber.msg_duplicate_{field}',
-                        subscriber=subscriber.rec_name,
-                        other=other.rec_name,
-                        value=value))
+            if others:
+                other, = others
+                subscriber = next(
+                    s for s in records
+                    if getattr(s, field) == getattr(other, field))
+                duplicates.append((field, subscriber, other))
+        return duplicates
+
+    def duplicate_message(self, field, other):
+        "Return the message of other having the same field as self"
+        value = (other.id_proof_number if field == 'aadhaar_hash'
+            else getattr(other, field))
+        return gettext(f'rsoft_subscriber.msg_duplicate_{field}',
+            subscriber=self.rec_name, other=other.rec_name, value=value)
 
     @classmethod
     def copy(cls, subscribers, default=None):

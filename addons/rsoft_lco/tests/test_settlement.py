@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessButtonError, AccessError
@@ -9,6 +10,7 @@ from trytond.modules.rsoft_subscriber.tests.tools import subscribe
 from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from .tools import create_settlement_operator
 
@@ -273,6 +275,27 @@ class SettlementTestCase(FixtureMixin, ModuleTestCase):
                         ('partner', '=', op.lco_d.id),
                         ('state', '!=', 'reversed'),
                         ], count=True), 1)
+
+    @with_transaction()
+    def test_cron_settles_last_month(self):
+        "The scheduled job settles last month as drafts, once"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Settlement = pool.get('rsoft.lco.settlement')
+        with self.fixture() as op:
+            self.march(op)
+            with patch.object(Date, 'today', return_value=D(2025, 4, 2)), \
+                    Transaction().set_context(company=op.company.id):
+                settlements = Settlement.settle_last_month()
+                self.assertEqual(Settlement.settle_last_month(), settlements)
+            by_partner = {s.partner: s for s in settlements}
+            settlement = by_partner[op.lco_d]
+            self.assertEqual(
+                (settlement.state, settlement.period_start),
+                ('draft', D(2025, 3, 1)))
+            # As test_lco_month's hand-checked figures
+            self.assertEqual(settlement.net_amount, Decimal('-209.86'))
+            self.assertEqual(Settlement.search_count([]), len(settlements))
 
     @with_transaction()
     def test_month_not_over_refused(self):

@@ -31,6 +31,11 @@ def stock_ids(a, b):
                         ('subscriber', '=', account['subscriber']),
                         ('kind', '=', 'second_tv'),
                         ])]
+        # A's own devices: an id of another table may be one of them
+        ids['A devices'] = {d.id for d in Lot.search(['OR',
+                    ('connection.subscriber.lco', '=', a['lco']),
+                    ('current_location.rsoft_partner', '=', a['lco']),
+                    ])}
         return ids
     return run(read)
 
@@ -53,7 +58,8 @@ def stock_attacks(case, rule, b):
             for where in ['stock', 'installed', 'all']],
         f'{rule}/devices/<int:device>': [
             ('GET', f'/devices/{i}', {})
-            for i in b_devices + [b['connection'], b['subscriber']]],
+            for i in b_devices + [b['connection'], b['subscriber']]
+            if i not in ids['A devices']],
         f'{rule}/devices/<int:device>/pair': [
             (method, f'/devices/{i}/pair', {'card': str(ids[card(204)])})
             for method in ['GET', 'POST']
@@ -90,6 +96,7 @@ def stock_attacks(case, rule, b):
         f'{rule}/reports/settlements/<int:settlement>': [
             ('GET', f'/reports/settlements/{i}', query)
             for i in [ids['settlement B'], b['subscriber'], b['invoice']]
+            if i != ids['settlement A']
             for query in [{}, {'format': 'xlsx'}]],
         **{f'{rule}/reports/{name}': [
                 ('GET', f'/reports/{name}', query)

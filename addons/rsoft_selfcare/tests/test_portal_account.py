@@ -219,9 +219,30 @@ class PortalAccountTestCase(PortalOperator, test_tryton._DBTestCase):
         return run(count)
 
     def create_by_form(self, client, **values):
-        response = self.post(client, '/subscribers/new', self.caf(**values))
+        # The tests make many accounts of one CAF: not the duplicates the
+        # LCO is asked about
+        response = self.post(client, '/subscribers/new',
+            {**self.caf(**values), 'accept_duplicates': '1'})
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
         return int(response.headers['Location'].rsplit('/', 1)[1])
+
+    def test_new_subscriber_duplicate(self):
+        """A CAF with the mobile of another account asks the LCO first, as
+        the back office warns; nothing is created until it confirms"""
+        client = self.logged_in(self.a)
+        before = self.subscribers_of(self.a['id']['lco'])
+        mobile = run(lambda: Pool().get('rsoft.subscriber')(
+                self.a['id']['subscriber']).mobile)
+        form = self.caf(mobile=mobile, id_proof_number='abcpd4321k')
+        response = self.post(client, '/subscribers/new', form)
+        self.assertEqual(response.status_code, HTTPStatus.CONFLICT)
+        self.assertIn("has the same registered mobile",
+            response.get_data(as_text=True))
+        self.assertEqual(self.subscribers_of(self.a['id']['lco']), before)
+        response = self.post(client, '/subscribers/new',
+            {**form, 'accept_duplicates': '1'})
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        self.assertEqual(self.subscribers_of(self.a['id']['lco']), before + 1)
 
     def test_new_subscriber(self):
         "The LCO fills the CAF: a draft account of its own with its pack"
