@@ -53,6 +53,9 @@ def main():
     parser.add_argument('--sessions', type=int, default=50)
     parser.add_argument('--duration', type=float, default=120,
         help="seconds of measurement, after the logins")
+    parser.add_argument('--warmup', type=float, default=30,
+        help="seconds of load before the measure: each gunicorn worker "
+        "compiles the pages and fills its caches on its first requests")
     parser.add_argument('--think', type=float, default=1.0,
         help="mean seconds a session waits between two requests")
     parser.add_argument('--workers', type=int,
@@ -176,12 +179,12 @@ def _wait_for(url, server, timeout=180):
 class Session(threading.Thread):
     "A clerk of an LCO: logs in, then asks for pages until stopped"
 
-    def __init__(self, base, email, lco, args, results, start, stop, seed):
+    def __init__(self, base, email, lco, args, results, events, seed):
         super().__init__(daemon=True)
         self.base, self.email = base, email
         self.active, self.samples = lco
         self.args, self.results = args, results
-        self.start_event, self.stop_event = start, stop
+        self.start_event, self.measure_event, self.stop_event = events
         self.random = random.Random(seed)
         self.http = requests.Session()
 
@@ -222,7 +225,7 @@ class Session(threading.Thread):
         except Exception as exception:
             self.results['errors'].append(f'{page}: {exception}')
             return
-        if not self.stop_event.is_set():
+        if self.measure_event.is_set() and not self.stop_event.is_set():
             self.results[page].append(elapsed)
 
     def dashboard(self):
@@ -250,11 +253,11 @@ class Session(threading.Thread):
 
 def load(base, lcos, args):
     results = defaultdict(list)
-    start, stop = threading.Event(), threading.Event()
+    start, measure, stop = (threading.Event() for _ in range(3))
     emails = sorted(lcos)
     sessions = [Session(base, emails[i % len(emails)],
-            lcos[emails[i % len(emails)]], args, results, start, stop,
-            args.seed + i)
+            lcos[emails[i % len(emails)]], args, results,
+            (start, measure, stop), args.seed + i)
         for i in range(args.sessions)]
     for session in sessions:
         session.start()
@@ -262,8 +265,10 @@ def load(base, lcos, args):
         time.sleep(0.05)
     while any(s.is_alive() and not s.http.cookies for s in sessions):
         time.sleep(0.1)
-    started = time.monotonic()
     start.set()
+    time.sleep(args.warmup)
+    started = time.monotonic()
+    measure.set()
     time.sleep(args.duration)
     stop.set()
     for session in sessions:
@@ -282,7 +287,8 @@ def report(results, args):
         f'Python {sys.version.split()[0]}; gunicorn {args.workers} '
         f'workers, client and PostgreSQL on the same machine')
     print(f'load: {args.sessions} sessions, think time {args.think} s, '
-        f'{args.duration:.0f} s measured, {args.subscribers} subscribers')
+        f'{args.duration:.0f} s measured after {args.warmup:.0f} s of '
+        f'warm-up, {args.subscribers} subscribers')
     total = 0
     worst_p95 = 0
     for page in ['dashboard', 'search']:
