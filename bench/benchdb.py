@@ -17,6 +17,11 @@ def create_database(config, args, module):
                 '-U', 'postgres', args.database], check=True)
         subprocess.run(['createdb', '-h', '127.0.0.1', '-U', 'postgres',
                 args.database], check=True)
+        # As in production (README): trigram indexes for the searches of
+        # names, numbers and IDs by a part of them
+        subprocess.run(['psql', '-h', '127.0.0.1', '-U', 'postgres',
+                '-d', args.database, '-c',
+                'CREATE EXTENSION IF NOT EXISTS pg_trgm'], check=True)
     else:
         open(os.path.join(os.path.dirname(config),
                 f'{args.database}.sqlite'), 'w').close()

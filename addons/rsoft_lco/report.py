@@ -584,16 +584,9 @@ class RevenueSheet(RecordSheet):
 
     @classmethod
     def sheet_title(cls, name):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Revenue = pool.get('rsoft.lco.revenue')
-        lang = Lang.get()
-        months = Revenue.get_months()
-        from_date, to_date = months[0][1], months[-1][2]
-        title = gettext('rsoft_toolkit.msg_sheet_period',
-            report=name, from_date=lang.strftime(from_date),
-            to_date=lang.strftime(to_date))
-        return title, to_date
+        months = Pool().get('rsoft.lco.revenue').get_months()
+        to_date = months[-1][2]
+        return cls.period_title(name, months[0][1], to_date), to_date
 
     @classmethod
     def sheet_records(cls, Model, ids, data):

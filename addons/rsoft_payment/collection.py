@@ -487,17 +487,11 @@ class _CashUpSheet(RecordSheet):
 
     @classmethod
     def sheet_title(cls, name):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        lang = Lang.get()
         context = Transaction().context
         today = _today()
-        from_date = context.get('from_date') or today
         to_date = context.get('to_date') or today
-        title = gettext('rsoft_toolkit.msg_sheet_period',
-            report=name, from_date=lang.strftime(from_date),
-            to_date=lang.strftime(to_date))
-        return title, to_date
+        return cls.period_title(
+            name, context.get('from_date') or today, to_date), to_date
 
 
 class CashUpSheet(_CashUpSheet):

@@ -75,3 +75,11 @@ class Payment(PortalAuditMixin, metaclass=PoolMeta):
 
 class TopUp(PortalAuditMixin, metaclass=PoolMeta):
     __name__ = 'rsoft.lco.top_up'
+
+
+class ServiceEvent(PortalAuditMixin, metaclass=PoolMeta):
+    __name__ = 'rsoft.service.event'
+
+
+class Complaint(PortalAuditMixin, metaclass=PoolMeta):
+    __name__ = 'rsoft.complaint'

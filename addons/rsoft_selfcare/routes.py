@@ -10,7 +10,6 @@ from trytond.exceptions import RateLimitException, UserError
 from trytond.modules.rsoft_cas.command import PENDING
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response, abort
-from trytond.tools import escape_wildcard
 
 from .web import SESSION_COOKIE, route
 
@@ -124,13 +123,7 @@ def subscribers(portal):
     page = max(request.args.get('page', 1, type=int) or 1, 1)
     domain = []
     if query:
-        pattern = f'%{escape_wildcard(query)}%'
-        domain.append(['OR',
-                ('customer_id', 'ilike', pattern),
-                ('mobile', 'ilike', pattern),
-                ('party.name', 'ilike', pattern),
-                ('connections.devices.number', 'ilike', pattern),
-                ])
+        domain.append(Pool().get('rsoft.subscriber').lookup_domain(query))
     total = portal.scope.count('rsoft.subscriber', domain)
     records = portal.scope.search('rsoft.subscriber', domain,
         offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,

@@ -11,11 +11,13 @@ everything, so no route queries a model directly: each one gets a
 `Scope` and asks it for records, and the scope adds the LCO's subtree to
 every domain and answers 404 for any record outside it. A model the scope
 has no path for cannot be reached at all."""
+import datetime as dt
 import hmac
 import os
 from functools import wraps
 from http import HTTPStatus
 from secrets import token_urlsafe
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -64,6 +66,10 @@ class Scope:
         'rsoft.connection': 'subscriber.lco',
         'rsoft.subscription.line': 'connection.subscriber.lco',
         'rsoft.subscriber.event': 'subscriber.lco',
+        'rsoft.complaint': 'lco',
+        'rsoft.work_order': 'lco',
+        'rsoft.service.event': 'lco',
+        'rsoft.technician': 'lco',
         # Installed at one of its connections, or in its own stock
         'stock.lot': (
             'connection.subscriber.lco', 'current_location.rsoft_partner'),
@@ -243,6 +249,26 @@ class Portal:
     def format_month(self, value):
         "Return the month of the date value, as 'March 2025'"
         return self._lang().strftime(value, '%B %Y') if value else ''
+
+    def format_datetime(self, value):
+        "Return the UTC datetime value in the company's time zone"
+        if not value:
+            return ''
+        timezone = self.scope.lco.company.timezone if self.scope else None
+        if timezone:
+            value = value.replace(tzinfo=dt.timezone.utc).astimezone(
+                ZoneInfo(timezone))
+        lang = self._lang()
+        return lang.strftime(value, f'{lang.date} %H:%M')
+
+    def format_time_left(self, delta):
+        "Return the time delta left as hours and minutes, or how late"
+        minutes = int(abs(delta).total_seconds() // 60)
+        text = translate('duration', hours=minutes // 60,
+            minutes=minutes % 60)
+        if delta < dt.timedelta():
+            return translate('overdue', duration=text)
+        return text
 
     def format_amount(self, value, currency=None):
         if value is None:

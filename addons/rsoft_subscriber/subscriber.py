@@ -1,6 +1,7 @@
 from collections import defaultdict
 
-from sql import Null
+from sql import Null, Union
+from sql.conditionals import Coalesce
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -16,6 +17,7 @@ from trytond.modules.rsoft_catalogue.ncf import CUSTOMER_CLASSES
 from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import escape_wildcard
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -116,6 +118,7 @@ class Subscriber(
     @classmethod
     def __setup__(cls):
         cls.customer_id.search_unaccented = False
+        cls.mobile.search_unaccented = False
         super().__setup__()
         cls._system_fields |= LIFECYCLE_FIELDS | {
             'customer_id', 'aadhaar_hash', 'active'}
@@ -126,6 +129,11 @@ class Subscriber(
             ]
         cls._sql_indexes.update({
                 Index(t, (t.mobile, Index.Equality())),
+                # Found by a part of them (lookup_domain): trigram indexes
+                # where PostgreSQL has pg_trgm
+                Index(t, (t.mobile, Index.Similarity())),
+                Index(t, (Coalesce(t.customer_id, ''), Index.Similarity())),
+                Index(t, (t.party, Index.Equality())),
                 Index(t, (t.id_proof_number, Index.Equality())),
                 Index(t, (t.aadhaar_hash, Index.Equality())),
                 Index(t, (t.lco, Index.Equality()),
@@ -181,6 +189,37 @@ class Subscriber(
             ('mobile', operator, value, *clause[3:]),
             ('contract_number', operator, value, *clause[3:]),
             ]
+
+    @classmethod
+    def lookup_domain(cls, text):
+        """Return the domain of the accounts a clerk means by text: a part
+        of a customer ID, registered mobile, box or card serial or of the
+        holder's name"""
+        pattern = f'%{escape_wildcard(text)}%'
+        # A union of one query per column, each on its own trigram index
+        # (where PostgreSQL has pg_trgm): an OR of them across the joined
+        # tables scans every account of the LCO
+        queries = [cls.search(domain, order=[], query=True)
+            for domain in cls._lookup_domains(text, pattern)]
+        return [('id', 'in', Union(*queries) if len(queries) > 1
+                else queries[0])]
+
+    @classmethod
+    def _lookup_domains(cls, text, pattern):
+        "Return the domains text may match, each searched on its own"
+        # An ID and a mobile hold digits, a mobile nothing else; a name
+        # holds letters, or whatever else a clerk types, but is not one
+        # word of letters and digits as an ID
+        digits = any(c.isdigit() for c in text)
+        letters = any(c.isalpha() for c in text)
+        domains = []
+        if digits:
+            domains.append([('customer_id', 'ilike', pattern)])
+        if digits and not letters:
+            domains.append([('mobile', 'ilike', pattern)])
+        if not digits or (letters and len(text.split()) > 1):
+            domains.append([('party', 'where', [('name', 'ilike', pattern)])])
+        return domains
 
     def get_region(self, name):
         region = self.lco.get_region() if self.lco else None

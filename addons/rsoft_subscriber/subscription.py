@@ -100,6 +100,9 @@ class Line(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
                     (t.state, Index.Equality())),
                 Index(t, (t.product, Index.Equality()),
                     (t.start_date, Index.Range())),
+                # The packs about to expire, for reminders and dashboards
+                Index(t, (t.end_date, Index.Range()),
+                    where=t.state == 'active'),
                 })
         cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
         cls.__access__.add('connection')

@@ -64,6 +64,14 @@ class RecordSheet(Report):
         return title, date
 
     @classmethod
+    def period_title(cls, name, from_date, to_date):
+        "Return the title of a sheet of the days from_date to to_date"
+        lang = Pool().get('ir.lang').get()
+        return gettext('rsoft_toolkit.msg_sheet_period',
+            report=name, from_date=lang.strftime(from_date),
+            to_date=lang.strftime(to_date))
+
+    @classmethod
     def sheet_domain(cls):
         "The records the sheet lists when none is selected"
         return []

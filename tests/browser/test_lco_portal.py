@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from rsoft_tools.password import portal_email
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from trytond.modules.rsoft_toolkit.reader import read_rows
@@ -49,8 +49,9 @@ class Portal:
         self.server = server
         self.base = f'{server.url}{server.database}/portal/lco'
 
-    def wait(self, condition):
-        return WebDriverWait(self.browser, TIMEOUT).until(condition)
+    def wait(self, condition, ignored=()):
+        return WebDriverWait(self.browser, TIMEOUT,
+            ignored_exceptions=ignored).until(condition)
 
     def open(self, path=''):
         self.browser.get(f'{self.base}{path}')
@@ -63,9 +64,16 @@ class Portal:
 
     def submit(self, form):
         "Submit form with its own button and wait for the next page"
-        body = self.browser.find_element(By.TAG_NAME, 'body')
+        # A mark on the page that the next page won't carry: asking for
+        # an element of a page being torn down may fail in Chromium's
+        # inspector ("unhandled inspector error"), so those failures only
+        # mean "not yet"
+        self.browser.execute_script('window.rsoftLeaving = true')
         form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
-        self.wait(expected_conditions.staleness_of(body))
+        self.wait(lambda b: b.execute_script(
+                'return !window.rsoftLeaving'
+                ' && document.readyState === "complete"'),
+            ignored=(WebDriverException,))
 
     def login(self, login):
         self.open('/login')
@@ -226,3 +234,74 @@ def test_lco_clerk_day(browser, demo_server, screenshot, tmp_path):
     assert wallet(server, POOR) == before
     after, = [a for a in accounts(server, POOR) if a['id'] == account['id']]
     assert after['billed_until'] == account['billed_until']
+
+
+def test_technician_day_on_phone(browser, demo_server, screenshot):
+    """Andheri's clerk lodges a no-signal complaint and makes its work
+    order, given to Ravi; Ravi, on his phone, finds it on his day list,
+    starts it at the door and completes it: the complaint is resolved"""
+    server = demo_server
+    browser.set_window_size(390, 844)
+    portal = Portal(browser, server)
+    account = accounts(server, RICH)[2]
+    portal.login(RICH)
+
+    # The morning's complaints of the demo, with their clocks
+    portal.open('/complaints')
+    assert "DKT" in portal.text, portal.text
+
+    portal.open(f"/subscribers/{account['id']}")
+    browser.find_element(By.LINK_TEXT, "Lodge a complaint").click()
+    portal.wait(lambda b: b.find_elements(By.ID, 'description'))
+    browser.find_element(By.ID, 'category').find_element(
+        By.XPATH, ".//option[normalize-space()='No Signal']").click()
+    browser.find_element(By.ID, 'description').send_keys(
+        "Blank screen on every channel")
+    portal.submit(browser.find_element(By.CSS_SELECTOR, 'main form'))
+    screenshot('complaint')
+    assert "Docket DKT" in portal.text, portal.text
+    complaint_id = int(browser.current_url.rstrip('/').rsplit('/', 1)[1])
+    complaint, = server.rpc('model.rsoft.complaint.read', [complaint_id],
+        ['number', 'state', 'channel'])
+    assert (complaint['state'], complaint['channel']) == (
+        'open', 'lco_portal')
+    assert server.rpc('model.rsoft.notify.notification.search_count', [
+            ('origin', '=', f'rsoft.complaint,{complaint_id}'),
+            ]) >= 1
+
+    portal.submit(browser.find_element(By.XPATH,
+            "//form[.//input[@name='step' and @value='work_order']]"))
+    portal.wait(lambda b: b.find_elements(By.ID, 'technician'))
+    browser.find_element(By.ID, 'technician').find_element(
+        By.XPATH, ".//option[normalize-space()='Ravi Kale']").click()
+    portal.submit(browser.find_element(By.XPATH,
+            "//form[.//input[@name='step' and @value='allocate']]"))
+    assert "Allocated" in portal.text, portal.text
+    order_url = browser.current_url
+
+    # Ravi's round of the day, on a phone: nothing wider than the screen
+    portal.open('/technicians')
+    browser.find_element(By.LINK_TEXT, "Ravi Kale").click()
+    portal.wait(lambda b: "Ravi Kale ·" in b.find_element(
+            By.TAG_NAME, 'h1').text)
+    screenshot('day')
+    assert browser.execute_script(
+        'return document.documentElement.scrollWidth'
+        ' <= window.innerWidth'), "the day list is wider than the phone"
+    card = browser.find_element(By.XPATH,
+        f"//div[@class='card'][.//a[@href='{urlsplit(order_url).path}']]")
+    portal.submit(card.find_element(By.TAG_NAME, 'form'))
+    card = browser.find_element(By.XPATH,
+        f"//div[@class='card'][.//a[@href='{urlsplit(order_url).path}']]")
+    assert "Started" in card.text, card.text
+    card.find_element(By.LINK_TEXT, "Complete").click()
+    portal.wait(lambda b: b.find_elements(By.ID, 'notes'))
+    browser.find_element(By.ID, 'notes').send_keys("Loose connector fixed")
+    portal.submit(browser.find_element(By.XPATH,
+            "//form[.//input[@name='step' and @value='complete']]"))
+    screenshot('done')
+    assert "Done" in portal.text, portal.text
+    complaint, = server.rpc('model.rsoft.complaint.read', [complaint_id],
+        ['state', 'resolution_code'])
+    assert (complaint['state'], complaint['resolution_code']) == (
+        'resolved', 'repaired_on_site')

@@ -171,6 +171,23 @@ def test_notification_outbox(sao, demo_server, screenshot):
         f"receipts not in the outbox: {queued} vs {rows[:5]}")
 
 
+COMPLAINT_MENU = ('Pay-TV', 'Service', 'Complaints')
+
+
+def test_complaint_list(sao, demo_server, screenshot):
+    """The admin opens Pay-TV / Service / Complaints: the morning's
+    dockets with their clocks"""
+    dockets = demo_server.rpc('model.rsoft.complaint.search_read', [
+            ('state', '=', 'open'),
+            ], 0, 5, None, ['number'])
+    assert dockets, "the generator lodged no complaint"
+
+    rows = open_list(sao, screenshot, COMPLAINT_MENU, 'complaints')
+    text = '\n'.join(rows)
+    assert any(d['number'] in text for d in dockets), (
+        f"dockets not in the list: {dockets} vs {rows[:5]}")
+
+
 def test_list_views_known_to_the_client(demo_server):
     """Every column of our lists has a widget the web client can draw: a
     column it does not know stops the whole list (a date-time field, for

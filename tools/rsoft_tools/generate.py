@@ -93,6 +93,7 @@ class Generator:
         self.load_payments()
         self.load_cas()
         self.load_lco_wallets()
+        self.load_service()
 
     def load_devices(self):
         "Give the subscribers their boxes when rsoft_inventory is activated"
@@ -119,6 +120,11 @@ class Generator:
         "Open the LCOs' wallets when rsoft_lco is activated"
         from .lco import LcoLoader
         LcoLoader(self).run()
+
+    def load_service(self):
+        "Staff the service desk when rsoft_workorder is activated"
+        from .service import ServiceLoader
+        ServiceLoader(self).run()
 
     def activated(self, module):
         "Return whether module is activated in the database"

@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .attacks_account import account_attacks
+from .attacks_service import service_attacks
 from .attacks_stock import stock_attacks
 from .tools import PASSWORD, PortalOperator, csrf_token
 
@@ -375,6 +376,7 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
         return {
             **account_attacks(self, RULE, b),
             **stock_attacks(self, RULE, b),
+            **service_attacks(self, RULE, b),
             f'{RULE}/login': [
                 ('POST', '/login', {'email': self.b['email'],
                         'password': 'guess'}),

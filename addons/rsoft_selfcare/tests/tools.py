@@ -15,6 +15,7 @@ from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
 
 from .tools_account import set_up_account_fixture
+from .tools_service import set_up_service_fixture
 from .tools_stock import set_up_stock_fixture
 
 PASSWORD = 'Portal-Password-1'
@@ -79,6 +80,7 @@ def create_portal_operator():
                 }
         set_up_account_fixture(op)
         set_up_stock_fixture(op)
+        set_up_service_fixture(op)
         return op
 
 

@@ -71,6 +71,30 @@ class SubscriberTestCase(CompanyTestMixin, ModuleTestCase):
                 first.installation_address)
 
     @with_transaction()
+    def test_lookup(self):
+        "A clerk finds an account by a part of its ID, mobile or name"
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
+        with self.operator() as op:
+            asha = create_subscriber(op.lco_a, mobile='+919812345678')
+            ravi = create_subscriber(op.lco_a, mobile='+919822012345',
+                name="Ravi 100% Kulkarni")
+
+            def lookup(text):
+                return set(Subscriber.search(Subscriber.lookup_domain(text)))
+            self.assertEqual(lookup(asha.customer_id), {asha})
+            self.assertEqual(lookup(asha.customer_id.lower()), {asha})
+            self.assertEqual(lookup('12345678'), {asha})
+            self.assertEqual(lookup('98220'), {ravi})
+            self.assertEqual(lookup('asha pat'), {asha})
+            self.assertEqual(lookup('KULK'), {ravi})
+            # "%" is a character of the name, not a wildcard
+            self.assertEqual(lookup('Ravi 100%'), {ravi})
+            self.assertEqual(lookup('Ravi%Kul'), set())
+            self.assertEqual(lookup('9876'), set())
+            self.assertEqual(lookup('C'), set())
+
+    @with_transaction()
     def test_kyc_refused(self):
         "A bad mobile, e-mail or Aadhaar number is refused"
         with self.operator() as op:
