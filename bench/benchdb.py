@@ -34,20 +34,27 @@ def create_database(config, args, module):
         env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def cpu_model():
+    "Return the name of the machine's processor"
+    try:
+        with open('/proc/cpuinfo') as fd:
+            for line in fd:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def describe_machine():
     "Return the figures of the machine and of PostgreSQL a bench reports"
     from trytond.transaction import Transaction
     cursor = Transaction().connection.cursor()
     cursor.execute('SHOW server_version')
     version, = cursor.fetchone()
-    model = platform.processor() or platform.machine()
+    model = cpu_model()
     memory = ''
     try:
-        with open('/proc/cpuinfo') as fd:
-            for line in fd:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
         with open('/proc/meminfo') as fd:
             kib = int(fd.readline().split()[1])
             memory = f'{kib / 2 ** 20:.1f} GiB'

@@ -243,7 +243,11 @@ def test_technician_day_on_phone(browser, demo_server, screenshot):
     server = demo_server
     browser.set_window_size(390, 844)
     portal = Portal(browser, server)
-    account = accounts(server, RICH)[2]
+    # An account the clerk's day does not touch
+    account, = server.rpc('model.rsoft.subscriber.search_read', [
+            ('lco.code', '=', RICH.upper()),
+            ('state', '=', 'active'),
+            ], 0, 1, [('customer_id', 'DESC')], ['id'])
     portal.login(RICH)
 
     # The morning's complaints of the demo, with their clocks
