@@ -1,8 +1,7 @@
-from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.model.exceptions import AccessError
+from trytond.modules.rsoft_toolkit.guard import AppendOnlyMixin
 from trytond.pool import Pool
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
 KINDS = [
     ('state', "State"),
@@ -10,10 +9,11 @@ KINDS = [
     ]
 
 
-class Event(ModelSQL, ModelView):
+class Event(AppendOnlyMixin, ModelSQL, ModelView):
     "The who, when and what of every change of an account's state or offers"
     __name__ = 'rsoft.subscriber.event'
     __string__ = "Subscriber Event"
+    _append_only_message = 'rsoft_subscriber.msg_event_append_only'
 
     subscriber = fields.Many2One(
         'rsoft.subscriber', "Subscriber", required=True, readonly=True,
@@ -38,22 +38,6 @@ class Event(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
         cls.__access__.add('subscriber')
-
-    @classmethod
-    def check_modification(cls, mode, events, values=None, external=False):
-        super().check_modification(
-            mode, events, values=values, external=external)
-        if mode in {'write', 'delete'}:
-            raise AccessError(gettext(
-                    'rsoft_subscriber.msg_event_append_only'))
-
-    @classmethod
-    def create(cls, vlist):
-        # Only record appends events: refused before anything is stored
-        if Transaction().check_access:
-            raise AccessError(gettext(
-                    'rsoft_subscriber.msg_event_append_only'))
-        return super().create(vlist)
 
     @classmethod
     def record(cls, vlist):

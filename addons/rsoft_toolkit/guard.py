@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from trytond import backend
 from trytond.i18n import gettext
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.transaction import Transaction, check_access
 
 from .exceptions import SystemFieldError
 
-__all__ = ['ReportAmountsMixin', 'ReportQueryMixin', 'SystemFieldsMixin',
-    'check_record_rules']
+__all__ = ['AppendOnlyMixin', 'ReportAmountsMixin', 'ReportQueryMixin',
+    'SystemFieldsMixin', 'check_record_rules']
 
 
 def check_record_rules(Model, records, mode):
@@ -28,6 +29,28 @@ def check_record_rules(Model, records, mode):
     Rule = Pool().get('ir.rule')
     with check_access():
         Rule.check(Model.__name__, [r.id for r in records], mode)
+
+
+class AppendOnlyMixin:
+    """A history: its model's own code appends records (without access
+    checks), nobody writes or deletes them; _append_only_message is the
+    id of the refusal's message"""
+    __slots__ = ()
+    _append_only_message = None
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise AccessError(gettext(cls._append_only_message))
+
+    @classmethod
+    def create(cls, vlist):
+        # Refused before anything is stored
+        if Transaction().check_access:
+            raise AccessError(gettext(cls._append_only_message))
+        return super().create(vlist)
 
 
 class SystemFieldsMixin:

@@ -1,14 +1,14 @@
-from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
-from trytond.model.exceptions import AccessError
+from trytond.modules.rsoft_toolkit.guard import AppendOnlyMixin
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
 
-class Event(ModelSQL, ModelView):
+class Event(AppendOnlyMixin, ModelSQL, ModelView):
     "The who, when and what of every step of a complaint or a work order"
     __name__ = 'rsoft.service.event'
     __string__ = "Service Event"
+    _append_only_message = 'rsoft_workorder.msg_event_append_only'
 
     complaint = fields.Many2One(
         'rsoft.complaint', "Complaint", readonly=True, ondelete='CASCADE')
@@ -35,22 +35,6 @@ class Event(ModelSQL, ModelView):
                 Index(t, (t.work_order, Index.Equality())),
                 })
         cls._order = [('timestamp', 'DESC'), ('id', 'DESC')]
-
-    @classmethod
-    def check_modification(cls, mode, events, values=None, external=False):
-        super().check_modification(
-            mode, events, values=values, external=external)
-        if mode in {'write', 'delete'}:
-            raise AccessError(gettext(
-                    'rsoft_workorder.msg_event_append_only'))
-
-    @classmethod
-    def create(cls, vlist):
-        # Only record appends events: refused before anything is stored
-        if Transaction().check_access:
-            raise AccessError(gettext(
-                    'rsoft_workorder.msg_event_append_only'))
-        return super().create(vlist)
 
     @classmethod
     def record(cls, vlist):
