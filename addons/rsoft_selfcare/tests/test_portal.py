@@ -38,29 +38,9 @@ def portal_rules():
             'trytond.modules.rsoft_selfcare')}
 
 
-class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
-    "Test the LCO portal"
-    module = 'rsoft_selfcare'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-
-        def read():
-            with cls.fixture(cls) as op:
-                return {code: {
-                        'id': {name: a[name].id for name in [
-                                'subscriber', 'invoice', 'payment',
-                                'device', 'connection', 'user', 'lco']},
-                        **{name: a[name] for name in [
-                                'customer_id', 'name', 'serial', 'mobile',
-                                'email']},
-                        } for code, a in op.accounts.items()}
-        accounts = run(read)
-        cls.a, cls.b = (accounts[code] for code in sorted(accounts))
-        cls.cash, cls.cheque = run(lambda: [Pool().get(
-                    'rsoft.payment.method').search([('kind', '=', kind)])[0].id
-                for kind in ['cash', 'cheque']])
+class PortalClientMixin:
+    """Gives a portal test case its WSGI clients, logged in as an LCO's
+    portal login, without web_user's sleeps and throttling"""
 
     def setUp(self):
         super().setUp()
@@ -92,6 +72,33 @@ class PortalTestCase(PortalOperator, test_tryton._DBTestCase):
         response = self.login(client, account['email'])
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
         return client
+
+
+
+class PortalTestCase(
+        PortalClientMixin, PortalOperator, test_tryton._DBTestCase):
+    "Test the LCO portal"
+    module = 'rsoft_selfcare'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+
+        def read():
+            with cls.fixture(cls) as op:
+                return {code: {
+                        'id': {name: a[name].id for name in [
+                                'subscriber', 'invoice', 'payment',
+                                'device', 'connection', 'user', 'lco']},
+                        **{name: a[name] for name in [
+                                'customer_id', 'name', 'serial', 'mobile',
+                                'email']},
+                        } for code, a in op.accounts.items()}
+        accounts = run(read)
+        cls.a, cls.b = (accounts[code] for code in sorted(accounts))
+        cls.cash, cls.cheque = run(lambda: [Pool().get(
+                    'rsoft.payment.method').search([('kind', '=', kind)])[0].id
+                for kind in ['cash', 'cheque']])
 
     @staticmethod
     def session_cookie(client):

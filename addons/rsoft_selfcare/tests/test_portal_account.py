@@ -8,7 +8,6 @@ import datetime
 import itertools
 from decimal import Decimal
 from http import HTTPStatus
-from unittest.mock import patch
 
 from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_billing.tests.tools import new_account
@@ -29,15 +28,11 @@ def company_of(lco_id):
     return Pool().get('rsoft.partner')(lco_id).company
 
 
-class PortalAccountTestCase(PortalOperator, test_tryton._DBTestCase):
+class PortalAccountTestCase(
+        test_portal.PortalClientMixin, PortalOperator,
+        test_tryton._DBTestCase):
     "Test the LCO portal's account actions"
     module = 'rsoft_selfcare'
-
-    client = test_portal.PortalTestCase.client
-    login = test_portal.PortalTestCase.login
-    logged_in = test_portal.PortalTestCase.logged_in
-    forget_attempts = staticmethod(
-        test_portal.PortalTestCase.forget_attempts)
 
     @classmethod
     def setUpClass(cls):
@@ -80,10 +75,6 @@ class PortalAccountTestCase(PortalOperator, test_tryton._DBTestCase):
 
     def setUp(self):
         super().setUp()
-        sleep = patch('trytond.modules.web_user.user.time.sleep')
-        sleep.start()
-        self.addCleanup(sleep.stop)
-        run(self.forget_attempts)
         self.addCleanup(run, self.set_wallet, self.a['id']['lco'], 'none')
 
     # Records

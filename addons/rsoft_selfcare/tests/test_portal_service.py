@@ -3,7 +3,6 @@ through trytond's WSGI application, each request in a committed
 transaction of its own"""
 import re
 from http import HTTPStatus
-from unittest.mock import patch
 
 from trytond.modules.rsoft_toolkit.tests.tools import run
 from trytond.pool import Pool
@@ -19,15 +18,11 @@ from .tools_stock import box
 DOCKET = re.compile(r'/complaints/(\d+)$')
 
 
-class PortalServiceTestCase(PortalOperator, test_tryton._DBTestCase):
+class PortalServiceTestCase(
+        test_portal.PortalClientMixin, PortalOperator,
+        test_tryton._DBTestCase):
     "Test the LCO portal's complaints, work orders and technicians"
     module = 'rsoft_selfcare'
-
-    client = test_portal.PortalTestCase.client
-    login = test_portal.PortalTestCase.login
-    logged_in = test_portal.PortalTestCase.logged_in
-    forget_attempts = staticmethod(
-        test_portal.PortalTestCase.forget_attempts)
 
     @classmethod
     def setUpClass(cls):
@@ -44,13 +39,6 @@ class PortalServiceTestCase(PortalOperator, test_tryton._DBTestCase):
         accounts = run(read)
         cls.a, cls.b = (accounts[code] for code in sorted(accounts))
         cls.ids = service_ids(cls.a['id'], cls.b['id'])
-
-    def setUp(self):
-        super().setUp()
-        sleep = patch('trytond.modules.web_user.user.time.sleep')
-        sleep.start()
-        self.addCleanup(sleep.stop)
-        run(self.forget_attempts)
 
     def page(self, client, url, **query):
         response = client.get(f'{BASE}{url}', query_string=query)
