@@ -34,6 +34,15 @@ def create_database(config, args, module):
         env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def update_database(config, args, module):
+    "Activate or update module and its dependencies in args.database"
+    env = dict(os.environ, TRYTOND_DATABASE__URI=args.uri)
+    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
+    subprocess.run([admin, '-c', config, '-d', args.database,
+            '-u', module, '--activate-dependencies'],
+        env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def cpu_model():
     "Return the name of the machine's processor"
     try:

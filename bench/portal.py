@@ -1,6 +1,8 @@
-"""Measure the LCO portal: dashboard and subscriber search under load
+"""Measure the portals under load: the LCO portal's dashboard and search,
+the subscriber portal's home and channel pages
 
     python bench/portal.py --subscribers 100000 --sessions 50 --duration 120
+    python bench/portal.py --portal subscriber --reuse --sessions 50
 
 Builds (or, with --reuse, keeps) a PostgreSQL database with every module
 up to rsoft_selfcare, generates the demo operator with N subscribers (no
@@ -17,6 +19,12 @@ Each answer is checked against the database, read directly (psycopg, not
 the portal's code): the dashboard's active count is the LCO subtree's
 count of active subscribers, and a search finds the subscriber it was
 made for. Prints p50/p95/p99/max per page, the throughput and the errors.
+
+With --portal subscriber, each session is a subscriber (a sample of the
+accounts, each given a portal password once) asking for the home page or
+the channel page of one of its connections; the home page must show the
+account's customer ID and the channel page its monthly total, both read
+from the tables.
 """
 import argparse
 import os
@@ -34,7 +42,7 @@ from collections import defaultdict
 
 import psycopg
 import requests
-from benchdb import create_database
+from benchdb import create_database, update_database
 
 PASSWORD = 'bench-Portal-Password-1'
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -62,6 +70,8 @@ def main():
         default=2 * (os.cpu_count() or 1) + 1,
         help="gunicorn worker processes")
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--portal', choices=['lco', 'subscriber'],
+        default='lco')
     args = parser.parse_args()
     # Read when trytond is first imported, before the configuration file
     os.environ['TRYTOND_DATABASE__URI'] = args.uri
@@ -76,14 +86,21 @@ def main():
             'max_attempt_ip = 1000\n')
     if not (args.reuse and _exists(args)):
         build(config, args)
+    elif args.portal == 'subscriber':
+        # A database of an earlier run: with the modules of today
+        update_database(config, args, 'rsoft_selfcare')
     dsn = f'{args.uri.rstrip("/")}/{args.database}'
-    lcos = read_lcos(dsn)
+    if args.portal == 'subscriber':
+        logins = read_subscribers(config, args, dsn)
+    else:
+        logins = read_lcos(dsn)
     port = _free_port()
     server = serve(config, args, port)
     try:
-        base = f'http://127.0.0.1:{port}/{args.database}/portal/lco'
+        base = (f'http://127.0.0.1:{port}/{args.database}/portal/'
+            f'{args.portal}')
         _wait_for(f'{base}/login', server)
-        results = load(base, lcos, args)
+        results = load(base, logins, args)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -152,6 +169,46 @@ def read_lcos(dsn):
     return lcos
 
 
+def read_subscribers(config, args, dsn, count=500):
+    """Return {customer ID: (None, [connection ids])} of a sample of the
+    active accounts with an active connection, each the one account of
+    its party, and give each a portal password"""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            'SELECT s.customer_id, s.party, array_agg(c.id ORDER BY c.id) '
+            'FROM rsoft_subscriber s JOIN rsoft_connection c '
+            "ON c.subscriber = s.id AND c.state = 'active' "
+            "WHERE s.state = 'active' AND NOT EXISTS (SELECT 1 FROM "
+            'rsoft_subscriber o WHERE o.party = s.party AND o.id != s.id) '
+            'GROUP BY s.customer_id, s.party '
+            'ORDER BY md5(s.customer_id) LIMIT %s', (count,)).fetchall()
+    _set_passwords(config, args, [party for _, party, _ in rows])
+    return {customer_id: (None, connections)
+        for customer_id, _, connections in rows}
+
+
+def _set_passwords(config, args, parties):
+    "Give the subscriber portal logins of parties the bench's password"
+    from trytond.config import update_etc
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    update_etc(config)
+    Pool.start()
+    pool = Pool(args.database)
+    pool.init()
+    with Transaction().start(args.database, 0) as transaction:
+        WebUser = pool.get('web.user')
+        Party = pool.get('party.party')
+        users = WebUser.search([
+                ('rsoft_portal', '=', 'subscriber'),
+                ('password_hash', '!=', None),
+                ])
+        have = {u.party.id for u in users}
+        for party in Party.browse([p for p in parties if p not in have]):
+            WebUser.subscriber_login(party).set_portal_password(PASSWORD)
+        transaction.commit()
+
+
 def serve(config, args, port):
     env = dict(os.environ, TRYTOND_CONFIG=config,
         TRYTOND_DATABASE_NAMES=args.database, TRYTOND_LOGGING_LEVEL='40')
@@ -201,21 +258,27 @@ class Session(threading.Thread):
             self.results['errors'].append(f'login {self.email}: {exception}')
             return
         self.start_event.wait()
+        pages = (['home', 'channels'] if self.args.portal == 'subscriber'
+            else ['dashboard', 'search'])
         while not self.stop_event.is_set():
-            if self.random.random() < 0.5:
-                self.measure('dashboard', self.dashboard)
-            else:
-                self.measure('search', self.search)
+            page = self.random.choice(pages)
+            self.measure(page, getattr(self, page))
             if self.args.think:
                 self.stop_event.wait(
                     self.random.expovariate(1 / self.args.think))
 
     def login(self):
-        page = self.http.get(f'{self.base}/login', timeout=60)
+        if self.args.portal == 'subscriber':
+            page = self.http.get(f'{self.base}/login',
+                params={'password': 1}, timeout=60)
+            data = {'action': 'password', 'login': self.email}
+        else:
+            page = self.http.get(f'{self.base}/login', timeout=60)
+            data = {'email': self.email}
         token = CSRF.search(page.text).group(1)
         response = self.http.post(f'{self.base}/login', data={
-                'email': self.email, 'password': PASSWORD,
-                'csrf_token': token}, timeout=60)
+                **data, 'password': PASSWORD, 'csrf_token': token},
+            timeout=60)
         response.raise_for_status()
         if 'rsoft_portal_session' not in self.http.cookies:
             raise RuntimeError(f'refused ({response.status_code})')
@@ -255,6 +318,23 @@ class Session(threading.Thread):
                 raise RuntimeError(f'{customer_id} not found by {query!r}')
         return self.http.get(f'{self.base}/subscribers',
             params={'q': query}, timeout=60), check
+
+
+    def home(self):
+        def check(text):
+            # The login is the customer ID of the account
+            if f'{self.email} ' not in text:
+                raise RuntimeError(f'{self.email} not on its home page')
+        return self.http.get(f'{self.base}/', timeout=60), check
+
+    def channels(self):
+        connection = self.random.choice(self.samples)
+
+        def check(text):
+            if 'data-figure="monthly"' not in text:
+                raise RuntimeError(f'no monthly total of {connection}')
+        return self.http.get(f'{self.base}/channels/{connection}',
+            timeout=60), check
 
 
 def load(base, lcos, args):
@@ -297,7 +377,9 @@ def report(results, args):
         f'warm-up, {args.subscribers} subscribers')
     total = 0
     worst_p95 = 0
-    for page in ['dashboard', 'search']:
+    pages = (['home', 'channels'] if args.portal == 'subscriber'
+        else ['dashboard', 'search'])
+    for page in pages:
         values = results[page]
         total += len(values)
         if not values:

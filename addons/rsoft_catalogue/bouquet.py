@@ -1,10 +1,14 @@
 from decimal import Decimal
 
+from sql import Literal
+
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
 from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from .common import (
     MONEY_DIGITS,
@@ -21,6 +25,11 @@ KINDS = [
     ]
 _RATE = Decimal(1) / 10 ** RATE_DIGITS[1]
 
+
+# {bouquet id: the ids of its active channels, nested bouquets included}
+_channel_ids = Cache('rsoft_catalogue.bouquet_channel_ids', context=False)
+# The ids of the channels the government mandates
+_mandated_ids = Cache('rsoft_catalogue.mandated_channel_ids', context=False)
 
 class Bouquet(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'rsoft.bouquet'
@@ -124,14 +133,54 @@ class Bouquet(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
 
     def get_channels(self):
         "Return the set of channels, those of nested bouquets included"
-        channels, seen, todo = set(), set(), [self]
+        Channel = Pool().get('rsoft.channel')
+        return set(Channel.browse(sorted(self.get_channel_ids())))
+
+    def get_channel_ids(self):
+        """Return the frozenset of the ids of the channels, those of nested
+        bouquets included"""
+        # The portals price every pack of the catalogue, each holding up
+        # to hundreds of channels: their ids are kept until the bouquets or
+        # the channels change
+        ids = _channel_ids.get(self.id)
+        if ids is None:
+            ids = _channel_ids.set(self.id, frozenset(
+                    self._read_channel_ids()))
+        return ids
+
+    def _read_channel_ids(self):
+        "Read the ids of the active channels of the bouquet and its nested"
+        pool = Pool()
+        Channel = pool.get('rsoft.channel')
+        BouquetChannel = pool.get('rsoft.bouquet-rsoft.channel')
+        BouquetBouquet = pool.get('rsoft.bouquet-rsoft.bouquet')
+        cursor = Transaction().connection.cursor()
+        nested = BouquetBouquet.__table__()
+        child = self.__table__()
+        seen, todo = set(), {self.id}
         while todo:
-            bouquet = todo.pop()
-            if bouquet not in seen:
-                seen.add(bouquet)
-                channels.update(bouquet.channels)
-                todo.extend(bouquet.bouquets)
-        return channels
+            seen |= todo
+            # As the Many2Many reads them: the active bouquets only
+            cursor.execute(*nested.join(child,
+                    condition=nested.child == child.id
+                    ).select(nested.child,
+                    where=fields.SQL_OPERATORS['in'](
+                        nested.bouquet, list(todo))
+                    & (child.active == Literal(True))))
+            todo = {c for c, in cursor} - seen
+        relation = BouquetChannel.__table__()
+        channel = Channel.__table__()
+        cursor.execute(*relation.join(channel,
+                condition=relation.channel == channel.id
+                ).select(relation.channel,
+                where=fields.SQL_OPERATORS['in'](relation.bouquet, list(seen))
+                & (channel.active == Literal(True))))
+        return {c for c, in cursor}
+
+    @classmethod
+    def on_modification(cls, mode, bouquets, field_names=None):
+        super().on_modification(mode, bouquets, field_names=field_names)
+        _channel_ids.clear()
 
     @classmethod
     def get_prices(cls, bouquets, date=None):
@@ -253,7 +302,18 @@ class Bouquet(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
                     ]))
 
 
-class BouquetChannel(ModelSQL):
+class ChannelIdsClearMixin:
+    "Clears the bouquets' channel ids when a record changes"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        _channel_ids.clear()
+        _mandated_ids.clear()
+
+
+class BouquetChannel(ChannelIdsClearMixin, ModelSQL):
     __name__ = 'rsoft.bouquet-rsoft.channel'
     __string__ = "Bouquet - Channel"
     bouquet = fields.Many2One(
@@ -272,7 +332,7 @@ class BouquetChannel(ModelSQL):
             ]
 
 
-class BouquetBouquet(ModelSQL):
+class BouquetBouquet(ChannelIdsClearMixin, ModelSQL):
     __name__ = 'rsoft.bouquet-rsoft.bouquet'
     __string__ = "Bouquet - Bouquet"
     bouquet = fields.Many2One(

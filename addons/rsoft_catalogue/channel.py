@@ -3,6 +3,7 @@ from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
 from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.pool import Pool
 
+from .bouquet import ChannelIdsClearMixin, _mandated_ids
 from .common import MONEY_DIGITS, at_date, dated_amounts, format_date
 from .exceptions import ChannelValidationError
 
@@ -53,7 +54,9 @@ DEFINITIONS = [
     ]
 
 
-class Channel(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
+class Channel(
+        ChannelIdsClearMixin, SystemFieldsMixin, DeactivableMixin, ModelSQL,
+        ModelView):
     __name__ = 'rsoft.channel'
     __string__ = "Channel"
     lcn = fields.Integer(
@@ -122,6 +125,15 @@ class Channel(SystemFieldsMixin, DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_mandated(cls):
         return False
+
+    @classmethod
+    def mandated_ids(cls):
+        "Return the frozenset of the ids of the mandated channels"
+        ids = _mandated_ids.get('ids')
+        if ids is None:
+            ids = _mandated_ids.set('ids', frozenset(c.id for c in cls.search(
+                            [('mandated', '=', True)])))
+        return ids
 
     @classmethod
     def search_rec_name(cls, name, clause):

@@ -260,6 +260,14 @@ class Template(SystemFieldsMixin, Workflow, metaclass=PoolMeta):
             return self.bouquet.get_channels()
         return set()
 
+    def get_offer_channel_ids(self):
+        "Return the frozenset of the ids of the channels the offer entitles"
+        if self.channel:
+            return frozenset([self.channel.id])
+        elif self.bouquet:
+            return self.bouquet.get_channel_ids()
+        return frozenset()
+
     def is_available(self, region=None):
         """Tell if the offer is sold in region, a rsoft.region or its id
         (None: regardless of region)"""
@@ -345,6 +353,10 @@ class Product(metaclass=PoolMeta):
     def get_offer_channels(self):
         "Return the set of channels the offer entitles"
         return self.template.get_offer_channels()
+
+    def get_offer_channel_ids(self):
+        "Return the frozenset of the ids of the channels the offer entitles"
+        return self.template.get_offer_channel_ids()
 
     def is_available(self, region=None):
         "Tell if the offer is sold in region (None: regardless of region)"

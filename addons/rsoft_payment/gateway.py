@@ -1,12 +1,14 @@
 """Online payments: Razorpay orders and webhooks, Stripe through Tryton
 
-A subscriber pays online; the gateway tells us by a signed webhook and
-the money is recorded once as a receipt (rsoft.payment) that credits the
-wallet or settles the invoices."""
+A subscriber pays online in Razorpay Checkout; the payment page confirms
+the signed result, the gateway tells us by a signed webhook, a scheduled
+job asks about the orders neither told; the money is recorded once as a
+receipt (rsoft.payment) that credits the wallet or settles the invoices."""
 import datetime as dt
 import json
 import logging
 import urllib.parse
+from collections import Counter
 from decimal import Decimal
 
 import razorpay
@@ -29,11 +31,12 @@ from trytond.model import (
     Workflow,
     fields,
 )
+from trytond.model.exceptions import ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.rsoft_toolkit.secret import SecretMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.url import http_host
 
 from .exceptions import GatewaySecretError
@@ -42,6 +45,7 @@ from .payment import check_system_record
 logger = logging.getLogger(__name__)
 
 RAZORPAY_URL = 'https://api.razorpay.com'
+RAZORPAY_CHECKOUT_URL = 'https://checkout.razorpay.com/v1/checkout.js'
 # Events that tell a payment of an order is captured
 RAZORPAY_EVENTS = {'payment.captured', 'order.paid'}
 # Razorpay takes a receipt of at most 40 characters
@@ -52,10 +56,21 @@ FORGED_LOG_LIMIT = 100
 FORGED_LOG_WINDOW = dt.timedelta(hours=1)
 # The forged webhooks logged before this are deleted as new ones come
 FORGED_LOG_RETENTION = dt.timedelta(days=30)
+# The webhook of a payment usually comes within seconds: the orders still
+# open after this are asked about
+RECONCILE_DELAY = dt.timedelta(minutes=5)
+# Razorpay takes no payment for an order after this: still open, it failed
+ORDER_EXPIRY = dt.timedelta(days=3)
+# What the SDK raises when Razorpay cannot be reached or refuses
+API_ERRORS = (BadRequestError, GatewayError, ServerError, RequestException)
 ORDER_STATES = [
     ('created', "Created"),
     ('paid', "Paid"),
     ('failed', "Failed"),
+    ]
+PURPOSES = [
+    ('recharge', "Wallet Recharge"),
+    ('bill', "Bill Payment"),
     ]
 OUTCOMES = [
     ('recorded', "Recorded"),
@@ -66,6 +81,21 @@ OUTCOMES = [
     ('unknown_order', "Unknown Order"),
     ('wrong_amount', "Wrong Amount"),
     ]
+
+
+def _origin(url):
+    "Return the origin (scheme://host[:port]) of an http(s) url, or None"
+    try:
+        parts = urllib.parse.urlsplit(url or '')
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {'http', 'https'} or not parts.hostname:
+        return None
+    host = parts.hostname
+    if ':' in host:
+        host = f'[{host}]'
+    return f'{parts.scheme}://{host}' + (f':{port}' if port else '')
 
 
 class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
@@ -96,6 +126,10 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
     api_url = fields.Char(
         "API URL", required=True,
         help="The base URL of Razorpay's API.")
+    checkout_url = fields.Char(
+        "Checkout Script", required=True,
+        help="The script of Razorpay Checkout the payment pages load "
+        "(a test installation points it at its test server).")
     method = fields.Many2One(
         'rsoft.payment.method', "Payment Method", required=True,
         domain=[
@@ -126,8 +160,14 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
         return RAZORPAY_URL
 
     @classmethod
+    def default_checkout_url(cls):
+        return RAZORPAY_CHECKOUT_URL
+
+    @classmethod
     def validate_fields(cls, gateways, field_names):
         super().validate_fields(gateways, field_names)
+        if field_names is None or 'checkout_url' in field_names:
+            cls.check_checkout_url(gateways)
         # Not on the stored values: each secret's setter writes its own,
         # the write that sets both checks them once both are set
         if field_names is None or field_names & {
@@ -144,6 +184,21 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
                 raise GatewaySecretError(gettext(
                         'rsoft_payment.msg_gateway_secrets',
                         gateway=gateway.rec_name))
+
+    @classmethod
+    def check_checkout_url(cls, gateways):
+        "The payment pages load the checkout script from a web server"
+        for gateway in gateways:
+            if not _origin(gateway.checkout_url):
+                raise ValidationError(gettext(
+                        'rsoft_payment.msg_gateway_checkout_url',
+                        gateway=gateway.rec_name, url=gateway.checkout_url))
+
+    @property
+    def checkout_origin(self):
+        """The origin (scheme://host[:port]) of the checkout script, for the
+        Content-Security-Policy of the payment pages"""
+        return _origin(self.checkout_url)
 
     def get_webhook_url(self, name):
         if self.id is None or self.id < 0:
@@ -203,7 +258,24 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
         try:
             self.client.utility.verify_webhook_signature(
                 body, signature, secret)
-        except SignatureVerificationError:
+        # hmac refuses to compare a signature of other than ASCII
+        except (SignatureVerificationError, TypeError):
+            return False
+        return True
+
+    def checkout_signed(self, order_id, payment_id, signature):
+        """Tell if signature is the one Razorpay Checkout gives for payment_id
+        of order_id: keyed with the key secret, which must be set"""
+        if not (self.secret_value('key_secret')
+                and order_id and payment_id and signature):
+            return False
+        try:
+            self.client.utility.verify_payment_signature({
+                    'razorpay_order_id': order_id,
+                    'razorpay_payment_id': payment_id,
+                    'razorpay_signature': signature,
+                    })
+        except (SignatureVerificationError, TypeError):
             return False
         return True
 
@@ -229,15 +301,13 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
                 or entity.get('status') != 'captured'):
             event.outcome = 'ignored'
             return
-        event.order = self._webhook_order(entity.get('order_id'))
+        event.order = self.locked_order(entity.get('order_id'))
         if not event.order:
             event.outcome = 'unknown_order'
             logger.warning(
                 "Razorpay payment %s for an unknown order %s",
                 event.payment_id, entity.get('order_id'))
-        elif ((entity.get('amount'), entity.get('currency'))
-                != (event.order.razorpay_amount,
-                    event.order.currency.code)):
+        elif not event.order.paid_by(entity):
             event.outcome = 'wrong_amount'
             logger.warning(
                 "Razorpay payment %s of %s %s for order %s of %s %s: refused",
@@ -247,7 +317,8 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
         else:
             event.outcome = event.order.pay(event.payment_id)
 
-    def _webhook_order(self, razorpay_order_id):
+    def locked_order(self, razorpay_order_id):
+        "Return the order of razorpay_order_id locked, or None"
         pool = Pool()
         Order = pool.get('rsoft.payment.gateway.order')
         if not razorpay_order_id:
@@ -258,7 +329,8 @@ class Gateway(SecretMixin, DeactivableMixin, ModelSQL, ModelView):
                 ], limit=1)
         if orders:
             order, = orders
-            # Concurrent deliveries of a webhook record the payment once
+            # Concurrent deliveries of a webhook, and the payment page's
+            # confirmation, record the payment once
             Order.lock([order])
             return Order(order.id)
 
@@ -277,11 +349,20 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
     subscriber = fields.Many2One(
         'rsoft.subscriber', "Subscriber Account", required=True,
         readonly=True, ondelete='RESTRICT')
+    purpose = fields.Selection(
+        PURPOSES, "Purpose", required=True, readonly=True,
+        help="What the subscriber pays for: a wallet recharge, or bills. "
+        "A bill payment settles the open bills first even where the "
+        "payments of prepaid accounts top up the wallet first.")
     amount = Monetary(
         "Amount", currency='currency', digits='currency', required=True,
         readonly=True)
     currency = fields.Many2One(
         'currency.currency', "Currency", required=True, readonly=True)
+    key = fields.Char(
+        "Idempotency Key", readonly=True, strip=False,
+        help="The token of the payment form the order was created from: "
+        "the form submitted again returns this order.")
     razorpay_order_id = fields.Char(
         "Razorpay Order", readonly=True, strip=False,
         help="The id Razorpay gave the order (order_...).")
@@ -305,11 +386,19 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
         cls._sql_constraints += [
             ('razorpay_order_id_unique', Unique(t, t.razorpay_order_id),
                 'rsoft_payment.msg_gateway_order_unique'),
+            ('key_unique', Unique(t, t.subscriber, t.key),
+                'rsoft_payment.msg_gateway_order_key_unique'),
             ]
+        cls._sql_indexes.add(Index(t,
+                (t.state, Index.Equality()),
+                (t.create_date, Index.Range()),
+                where=t.state == 'created'))
         cls._order.insert(0, ('create_date', 'DESC'))
         cls._transitions |= {
             ('created', 'paid'),
             ('created', 'failed'),
+            # Money captured after the order was given up is still its own
+            ('failed', 'paid'),
             }
         cls._buttons.update({
                 'fail': {
@@ -323,6 +412,10 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
         return 'created'
 
     @classmethod
+    def default_purpose(cls):
+        return 'recharge'
+
+    @classmethod
     def check_modification(cls, mode, orders, values=None, external=False):
         super().check_modification(
             mode, orders, values=values, external=external)
@@ -333,22 +426,50 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
         "The amount in the currency's smallest unit, as Razorpay counts"
         return int(self.amount * 10 ** self.currency.digits)
 
-    @classmethod
-    def create_order(cls, gateway, subscriber, amount):
-        """Create on Razorpay an order for subscriber to pay amount and
-        return it
+    def paid_by(self, entity):
+        "Tell if the Razorpay payment entity is of the order and its amount"
+        return ((entity.get('order_id'), entity.get('amount'),
+                entity.get('currency'))
+            == (self.razorpay_order_id, self.razorpay_amount,
+                self.currency.code))
 
-        The payment page (Razorpay Checkout) is opened with the key id and
-        the razorpay_order_id."""
+    @classmethod
+    def create_order(
+            cls, gateway, subscriber, amount, key=None, purpose='recharge'):
+        """Create on Razorpay an order for subscriber to pay amount for
+        purpose and return it
+
+        key is the token of the payment form: the order created with it
+        for the subscriber is returned again, whatever its state, and no
+        other is created. The payment page opens Razorpay Checkout with
+        the order's checkout_options()."""
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
         currency = subscriber.company.currency
         amount = currency.round(Decimal(amount))
         if amount <= 0:
             raise UserError(gettext(
                     'rsoft_payment.msg_gateway_order_amount',
                     amount=amount, subscriber=subscriber.rec_name))
+        if key:
+            # A form posted twice at once: the second waits for the first
+            # and finds its order
+            Subscriber.lock([subscriber])
+            orders = cls.search([
+                    ('subscriber', '=', subscriber.id),
+                    ('key', '=', key),
+                    ], limit=1)
+            if orders:
+                order, = orders
+                if ((order.gateway, order.amount, order.purpose)
+                        != (gateway, amount, purpose)):
+                    raise UserError(gettext(
+                            'rsoft_payment.msg_gateway_order_key_reused'))
+                return order
         order = cls(
             gateway=gateway, company=subscriber.company,
-            subscriber=subscriber, amount=amount, currency=currency)
+            subscriber=subscriber, amount=amount, currency=currency,
+            key=key or None, purpose=purpose)
         order.save()
         order.receipt = f'{subscriber.customer_id}/{order.id}'[
             -RECEIPT_SIZE:]
@@ -357,13 +478,9 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
                     'amount': order.razorpay_amount,
                     'currency': currency.code,
                     'receipt': order.receipt,
-                    'notes': {
-                        'customer_id': subscriber.customer_id,
-                        'order': str(order.id),
-                        },
+                    'notes': order._notes(),
                     })
-        except (BadRequestError, GatewayError, ServerError,
-                RequestException) as exception:
+        except API_ERRORS as exception:
             logger.warning(
                 "Razorpay refused order for %s: %s",
                 subscriber.customer_id, exception)
@@ -374,6 +491,96 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
         order.razorpay_order_id = value['id']
         order.save()
         return order
+
+    def _notes(self):
+        "The notes of the order on Razorpay, shown in its dashboard"
+        return {
+            'customer_id': self.subscriber.customer_id,
+            'order': str(self.id),
+            'purpose': self.purpose,
+            }
+
+    def checkout_options(self):
+        """Return the options of Razorpay Checkout (new Razorpay(options))
+        to pay the order: no secret, the handler and callback_url are the
+        payment page's"""
+        if self.state != 'created':
+            raise UserError(gettext(
+                    'rsoft_payment.msg_gateway_order_not_open',
+                    order=self.rec_name))
+        subscriber = self.subscriber
+        prefill = {
+            'name': subscriber.party.rec_name,
+            'contact': subscriber.mobile,
+            }
+        if subscriber.email:
+            prefill['email'] = subscriber.email
+        return {
+            'key': self.gateway.key_id,
+            'amount': self.razorpay_amount,
+            'currency': self.currency.code,
+            'order_id': self.razorpay_order_id,
+            'name': self.company.rec_name,
+            'description': gettext(
+                f'rsoft_payment.msg_gateway_order_{self.purpose}',
+                customer_id=subscriber.customer_id),
+            'prefill': prefill,
+            'notes': self._notes(),
+            }
+
+    @classmethod
+    def confirm(cls, gateway, razorpay_order_id, razorpay_payment_id,
+            razorpay_signature):
+        """Record the payment Razorpay Checkout handed the payment page, once,
+        and return its order
+
+        The signature is checked, then the payment is asked of Razorpay: it
+        must be captured, of the order and of its amount. A refresh of the
+        page, or the webhook before or after, records nothing more."""
+        if not gateway.checkout_signed(
+                razorpay_order_id, razorpay_payment_id, razorpay_signature):
+            logger.warning(
+                "Razorpay Checkout payment %r of order %r with a bad "
+                "signature on gateway %s: refused", razorpay_payment_id,
+                razorpay_order_id, gateway.id)
+            raise UserError(gettext('rsoft_payment.msg_gateway_refused'))
+        order = gateway.locked_order(razorpay_order_id)
+        if not order:
+            logger.warning(
+                "Razorpay Checkout payment %s of an unknown order %s on "
+                "gateway %s: refused", razorpay_payment_id,
+                razorpay_order_id, gateway.id)
+            raise UserError(gettext('rsoft_payment.msg_gateway_refused'))
+        if order.razorpay_payment_id == razorpay_payment_id:
+            return order
+        try:
+            entity = gateway.client.payment.fetch(razorpay_payment_id)
+        except API_ERRORS as exception:
+            logger.warning(
+                "Razorpay payment %s of order %s could not be fetched: %s",
+                razorpay_payment_id, razorpay_order_id, exception)
+            raise UserError(gettext('rsoft_payment.msg_gateway_pending')
+                ) from exception
+        if not order.paid_by(entity):
+            logger.warning(
+                "Razorpay payment %s of order %s of %s %s for order %s of "
+                "%s %s: refused", razorpay_payment_id,
+                entity.get('order_id'), entity.get('amount'),
+                entity.get('currency'), razorpay_order_id,
+                order.razorpay_amount, order.currency.code)
+            raise UserError(gettext('rsoft_payment.msg_gateway_refused'))
+        if entity.get('status') != 'captured':
+            logger.info(
+                "Razorpay payment %s of order %s is %s, not captured",
+                razorpay_payment_id, razorpay_order_id, entity.get('status'))
+            if entity.get('status') in {'created', 'authorized'}:
+                raise UserError(gettext('rsoft_payment.msg_gateway_pending'))
+            raise UserError(gettext('rsoft_payment.msg_gateway_refused'))
+        outcome = order.pay(razorpay_payment_id)
+        logger.info(
+            "Razorpay payment %s of order %s confirmed by the payment page: "
+            "%s", razorpay_payment_id, razorpay_order_id, outcome)
+        return cls(order.id)
 
     def pay(self, razorpay_payment_id):
         """Record the payment razorpay_payment_id of the order once and
@@ -391,13 +598,100 @@ class GatewayOrder(Workflow, ModelSQL, ModelView):
                 self.subscriber, self.amount, method,
                 reference=self.razorpay_order_id,
                 external_id=razorpay_payment_id, origin=self)
-        if self.state == 'created':
+        if self.state in {'created', 'failed'}:
             self.payment = payment
             self.razorpay_payment_id = razorpay_payment_id
             self.paid_at = dt.datetime.now()
             self.save()
             self.__class__.paid([self])
         return 'recorded'
+
+    @classmethod
+    def reconcile_orders(cls):
+        """Ask Razorpay about the orders still open a while after their
+        creation: record the payments captured that neither the payment
+        page nor a webhook told, fail the orders too old to be paid"""
+        now = dt.datetime.now()
+        domain = [
+            ('state', '=', 'created'),
+            ('create_date', '<=', now - RECONCILE_DELAY),
+            ('razorpay_order_id', '!=', None),
+            ]
+        company = Transaction().context.get('company')
+        if company:
+            domain.append(('company', '=', company))
+        outcomes = Counter(
+            cls._reconcile_order(order.id, now)
+            for order in cls.search(domain, order=[('id', 'ASC')]))
+        logger.info(
+            "Razorpay orders reconciled: %s",
+            ', '.join(f'{n} {o}' for o, n in sorted(outcomes.items()))
+            or 'none open')
+
+    @classmethod
+    def _reconcile_order(cls, order_id, now):
+        """Reconcile the order in a transaction of its own and return the
+        outcome: one order that fails leaves the others done, and the
+        locks its payment takes restart only its own work"""
+        extras = {}
+        while True:
+            with Transaction().new_transaction(**extras) as transaction:
+                try:
+                    order = cls(order_id)
+                    # The webhooks and the payment page wait meanwhile
+                    cls.lock([order])
+                    if order.state != 'created':
+                        return 'done'
+                    with transaction.set_context(company=order.company.id):
+                        outcome = order._reconcile(now)
+                        if outcome == 'expired':
+                            cls.fail([order])
+                    return outcome
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+                except UserError as error:
+                    transaction.rollback()
+                    logger.warning(
+                        "Razorpay order %s not reconciled: %s",
+                        order_id, error.message)
+                    return 'error'
+
+    def _reconcile(self, now):
+        """Record the payments Razorpay captured for the order and return
+        the outcome: 'recorded', 'duplicate', 'expired', 'open' (still
+        payable) or 'unreachable'"""
+        try:
+            value = self.gateway.client.order.payments(self.razorpay_order_id)
+        except API_ERRORS as exception:
+            logger.warning(
+                "Razorpay order %s could not be asked about: %s",
+                self.razorpay_order_id, exception)
+            return 'unreachable'
+        outcome = None
+        for entity in value.get('items') or []:
+            if entity.get('status') != 'captured':
+                continue
+            if not self.paid_by(entity):
+                logger.warning(
+                    "Razorpay payment %s of %s %s for order %s of %s %s: "
+                    "refused", entity.get('id'), entity.get('amount'),
+                    entity.get('currency'), self.razorpay_order_id,
+                    self.razorpay_amount, self.currency.code)
+                continue
+            outcome = self.pay(entity['id'])
+            logger.info(
+                "Razorpay payment %s of order %s found by reconciliation: %s",
+                entity['id'], self.razorpay_order_id, outcome)
+        if outcome:
+            return outcome
+        if now - self.create_date > ORDER_EXPIRY:
+            logger.info(
+                "Razorpay order %s of %s failed: no payment captured since "
+                "%s", self.razorpay_order_id, self.subscriber.customer_id,
+                self.create_date)
+            return 'expired'
+        return 'open'
 
     @classmethod
     @Workflow.transition('paid')
@@ -542,3 +836,26 @@ class Payment(metaclass=PoolMeta):
     def _get_origin(cls):
         return super()._get_origin() + [
             'rsoft.payment.gateway.order', 'account.payment']
+
+    def _allocation_policy(self):
+        pool = Pool()
+        Order = pool.get('rsoft.payment.gateway.order')
+        policy = super()._allocation_policy()
+        # A subscriber paying a bill online expects the bill paid, even
+        # where the payments of prepaid accounts top up the wallet first
+        if (isinstance(self.origin, Order)
+                and self.origin.purpose == 'bill'
+                and policy == 'wallet'):
+            policy = 'oldest_first'
+        return policy
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('rsoft.payment.gateway.order|reconcile_orders',
+                "Reconcile Online Payment Orders"))

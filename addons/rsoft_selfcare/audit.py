@@ -52,6 +52,12 @@ class PortalAuditMixin:
 class SubscriberEvent(PortalAuditMixin, metaclass=PoolMeta):
     __name__ = 'rsoft.subscriber.event'
 
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # What a subscriber changes of the accounts in the portal
+        cls.kind.selection.append(('contact', "Contact Details"))
+
 
 class DeviceEvent(PortalAuditMixin, metaclass=PoolMeta):
     __name__ = 'rsoft.device.event'

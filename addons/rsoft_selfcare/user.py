@@ -9,7 +9,7 @@ from trytond import config
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.modules.web_user.exceptions import UserValidationError
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
@@ -18,6 +18,7 @@ from .exceptions import PortalLoginError
 PORTALS = [
     (None, ""),
     ('lco', "LCO Portal"),
+    ('subscriber', "Subscriber Portal"),
     ]
 
 
@@ -44,10 +45,21 @@ class WebUser(metaclass=PoolMeta):
         "in the LCO portal.")
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # A subscriber logs in with the customer ID or mobile of an
+        # account of the party: many have no e-mail address
+        cls.email.states = {
+            'required': (Eval('active', True)
+                & (Eval('rsoft_portal') != 'subscriber')),
+            }
+
+    @classmethod
     def validate_fields(cls, users, field_names):
         super().validate_fields(users, field_names)
-        if field_names & {'rsoft_portal', 'rsoft_lco'}:
+        if field_names & {'rsoft_portal', 'rsoft_lco', 'party'}:
             cls.check_rsoft_lco(users)
+            cls.check_rsoft_party(users)
 
     @classmethod
     def check_rsoft_lco(cls, users):
@@ -56,6 +68,14 @@ class WebUser(metaclass=PoolMeta):
                     not user.rsoft_lco or user.rsoft_lco.role != 'lco'):
                 raise PortalLoginError(gettext(
                         'rsoft_selfcare.msg_web_user_lco_required',
+                        user=user.rec_name))
+
+    @classmethod
+    def check_rsoft_party(cls, users):
+        for user in users:
+            if user.rsoft_portal == 'subscriber' and not user.party:
+                raise PortalLoginError(gettext(
+                        'rsoft_selfcare.msg_web_user_party_required',
                         user=user.rec_name))
 
     @classmethod
@@ -86,11 +106,50 @@ class WebUser(metaclass=PoolMeta):
                 and self.rsoft_lco and self.rsoft_lco.active):
             return self.rsoft_lco
 
+    @property
+    def rsoft_portal_party(self):
+        "The party whose accounts the login opens in the subscriber portal"
+        if (self.active and self.rsoft_portal == 'subscriber'
+                and self.party and self.party.active):
+            return self.party
+
+    def set_portal_password(self, password):
+        """Set the password the login may use instead of an OTP, checked
+        as the back office's are (web.user checks none for root)"""
+        pool = Pool()
+        User = pool.get('res.user')
+        length = max(config.getint('password', 'length', default=0),
+            _setting('password_length', 8))
+        if len(password) < length:
+            raise PortalLoginError(gettext(
+                    'rsoft_selfcare.msg_portal_password_length',
+                    length=length))
+        User.validate_password(password, [self])
+        self.password = password
+        self.save()
+
+    @classmethod
+    def subscriber_login(cls, party):
+        "Return the subscriber portal login of party, created at first use"
+        users = cls.search([
+                ('rsoft_portal', '=', 'subscriber'),
+                ('party', '=', party.id),
+                ], limit=1)
+        if users:
+            return users[0]
+        user, = cls.create([{
+                    'rsoft_portal': 'subscriber',
+                    'party': party.id,
+                    }])
+        return user
+
 
 class WebUserSession(metaclass=PoolMeta):
     __name__ = 'web.user.session'
 
-    rsoft_portal = fields.Selection(PORTALS, "Portal", readonly=True)
+    rsoft_portal = fields.Selection(PORTALS + [
+            ('api', "Channel Selector API"),
+            ], "Portal", readonly=True)
     rsoft_csrf = fields.Char(
         "CSRF Token", readonly=True, strip=False,
         help="The token every form of the session posts back.")

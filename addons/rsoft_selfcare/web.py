@@ -35,7 +35,8 @@ from trytond.wsgi import app
 
 from .audit import PORTAL_LOGIN
 
-__all__ = ['route', 'Portal', 'Scope']
+__all__ = ['route', 'Portal', 'SubscriberPortal', 'Scope', 'LcoScope',
+    'SubscriberScope']
 
 SESSION_COOKIE = 'rsoft_portal_session'
 # The token of the login form, before any session exists
@@ -48,7 +49,7 @@ ENVIRONMENT = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True))
 
 
-def translate(name, **variables):
+def translate(name, /, **variables):
     "Return the portal text name in the language of the transaction"
     return gettext(f'rsoft_selfcare.msg_portal_{name}', **variables)
 
@@ -57,10 +58,52 @@ ENVIRONMENT.globals['_'] = translate
 
 
 class Scope:
-    """The records a portal login may reach: those of its LCO's subtree
+    """The records a portal login may reach: those of its owners
 
     Every query of a route goes through it; `PATHS` leads from each model
-    to the LCO (the paths of the confinement decisions)."""
+    to an owner (the paths of the confinement decisions)."""
+    PATHS = {}
+    # The operator's own records every login of its company uses
+    COMPANY = set()
+    # The operator's catalogue every portal sells from: its published
+    # offers
+    CATALOGUE = {
+        'product.product': [('template.offer_state', '=', 'published')],
+        }
+    owners = []
+    company = None
+
+    def domain(self, model):
+        "Return the domain of the records of model in the scope"
+        if model in self.COMPANY:
+            return [('company', '=', self.company.id)]
+        if model in self.CATALOGUE:
+            return list(self.CATALOGUE[model])
+        paths = self.PATHS[model]
+        # A model reached by several paths: any of them leads to an owner
+        if isinstance(paths, str):
+            paths = (paths,)
+        return [['OR', *((path, 'in', self.owners) for path in paths)]]
+
+    def search(self, model, domain=None, **kwargs):
+        Model = self.pool.get(model)
+        return Model.search(self.domain(model) + (domain or []), **kwargs)
+
+    def count(self, model, domain=None):
+        Model = self.pool.get(model)
+        return Model.search_count(self.domain(model) + (domain or []))
+
+    def get(self, model, id, domain=None):
+        "Return the record of model with id, or answer 404"
+        records = self.search(model, [('id', '=', id)] + (domain or []))
+        if not records:
+            abort(HTTPStatus.NOT_FOUND)
+        record, = records
+        return record
+
+
+class LcoScope(Scope):
+    "The records of an LCO's subtree, for its portal logins"
     PATHS = {
         'rsoft.subscriber': 'lco',
         'rsoft.connection': 'subscriber.lco',
@@ -85,48 +128,55 @@ class Scope:
         'rsoft.cas.command': 'connection.subscriber.lco',
         'rsoft.payment.collector': 'lco',
         }
-    # The operator's own records every LCO of its company uses
     COMPANY = {'rsoft.payment.method'}
-    # The operator's catalogue every LCO sells from: its published offers
-    CATALOGUE = {
-        'product.product': [('template.offer_state', '=', 'published')],
-        }
 
     def __init__(self, pool, lco):
         Partner = pool.get('rsoft.partner')
         self.pool = pool
         self.lco = lco
-        self.partners = [p.id for p in Partner.search([
+        self.company = lco.company
+        self.owners = self.partners = [p.id for p in Partner.search([
                     ('parent', 'child_of', [lco.id]),
                     ])]
 
-    def domain(self, model):
-        "Return the domain of the records of model in the scope"
-        if model in self.COMPANY:
-            return [('company', '=', self.lco.company.id)]
-        if model in self.CATALOGUE:
-            return list(self.CATALOGUE[model])
-        paths = self.PATHS[model]
-        # A model reached by several paths: any of them leads to the LCO
-        if isinstance(paths, str):
-            paths = (paths,)
-        return [['OR', *((path, 'in', self.partners) for path in paths)]]
 
-    def search(self, model, domain=None, **kwargs):
-        Model = self.pool.get(model)
-        return Model.search(self.domain(model) + (domain or []), **kwargs)
+class SubscriberScope(Scope):
+    """The records of the accounts a party holds, for its subscriber
+    portal login"""
+    PATHS = {
+        'rsoft.subscriber': 'id',
+        'rsoft.connection': 'subscriber',
+        'rsoft.subscription.line': 'connection.subscriber',
+        'rsoft.subscriber.event': 'subscriber',
+        'stock.lot': 'connection.subscriber',
+        'rsoft.wallet.entry': 'wallet.subscriber',
+        'account.invoice': 'rsoft_subscriber',
+        'rsoft.payment': 'subscriber',
+        'rsoft.payment.gateway.order': 'subscriber',
+        'rsoft.cas.command': 'connection.subscriber',
+        'rsoft.complaint': 'subscriber',
+        'rsoft.subscription.request': 'subscriber',
+        'rsoft.ppv.purchase': 'subscriber',
+        'rsoft.poll.vote': 'subscriber',
+        }
+    COMPANY = {'rsoft.payment.gateway', 'rsoft.poll'}
 
-    def count(self, model, domain=None):
-        Model = self.pool.get(model)
-        return Model.search_count(self.domain(model) + (domain or []))
+    def __init__(self, pool, party):
+        Subscriber = pool.get('rsoft.subscriber')
+        self.pool = pool
+        self.party = party
+        accounts = Subscriber.search([
+                ('party', '=', party.id),
+                ], order=[('customer_id', 'ASC')])
+        self.owners = [a.id for a in accounts]
+        self.company = accounts[0].company if accounts else None
 
-    def get(self, model, id, domain=None):
-        "Return the record of model with id, or answer 404"
-        records = self.search(model, [('id', '=', id)] + (domain or []))
-        if not records:
-            abort(HTTPStatus.NOT_FOUND)
-        record, = records
-        return record
+    @property
+    def accounts(self):
+        # Read in the context of the request, set once the scope is known
+        # (the company): a record keeps the context it was read in
+        Subscriber = self.pool.get('rsoft.subscriber')
+        return Subscriber.browse(self.owners)
 
 
 class Portal:
@@ -134,7 +184,6 @@ class Portal:
     scope and language; another portal subclasses it with its own name
     (its URLs and sessions) and scope"""
     name = 'lco'
-    scope_class = Scope
 
     def __init__(self, request, pool):
         self.request = request
@@ -145,6 +194,10 @@ class Portal:
         self.scope = None
         self.language = self._language()
         self.login_csrf = None
+        # The origins a page may also load scripts from and post to, such
+        # as a payment gateway's checkout
+        self.csp_sources = []
+        self.nonce = token_urlsafe(16)
 
     def _language(self):
         Lang = self.pool.get('ir.lang')
@@ -162,15 +215,26 @@ class Portal:
         return f'{self.base}{path}'
 
     def load_session(self):
-        "Find the session of the cookie and the scope of its LCO"
+        "Find the session of the cookie and the scope of its login"
         Session = self.pool.get('web.user.session')
         session = Session.get_portal_session(
             self.request.cookies.get(SESSION_COOKIE), self.name)
         if session:
-            lco = session.user.rsoft_portal_lco
-            if lco:
+            scope = self.scope_of(session.user)
+            if scope:
                 self.session, self.user = session, session.user
-                self.scope = self.scope_class(self.pool, lco)
+                self.scope = scope
+
+    def scope_of(self, user):
+        "Return the scope of user in the portal, None if it has none"
+        lco = user.rsoft_portal_lco
+        if lco:
+            return LcoScope(self.pool, lco)
+
+    @property
+    def login_name(self):
+        "Who acts, as the histories name a portal login"
+        return self.user.email
 
     @property
     def csrf_token(self):
@@ -210,8 +274,27 @@ class Portal:
             status=status, content_type='text/html; charset=utf-8')
         if not self.session and self.login_csrf:
             self.set_cookie(response, LOGIN_CSRF_COOKIE, self.login_csrf)
+        self.secure(response)
+        return response
+
+    def secure(self, response):
+        "Add the security headers of every portal answer to response"
+        sources = ' '.join(self.csp_sources)
+        response.headers['Content-Security-Policy'] = '; '.join([
+                "default-src 'self'",
+                f"script-src 'self' 'nonce-{self.nonce}' {sources}".strip(),
+                f"style-src 'self' 'nonce-{self.nonce}' {sources}".strip(),
+                "img-src 'self' data:",
+                f"connect-src 'self' {sources}".strip(),
+                f"frame-src {sources or chr(39) + 'none' + chr(39)}",
+                f"form-action 'self' {sources}".strip(),
+                "frame-ancestors 'none'",
+                "base-uri 'none'",
+                "object-src 'none'",
+                ])
         response.headers['Cache-Control'] = 'no-store'
         response.headers['X-Frame-Options'] = 'DENY'
+        response.headers['X-Content-Type-Options'] = 'nosniff'
         response.headers['Referrer-Policy'] = 'same-origin'
         return response
 
@@ -232,7 +315,8 @@ class Portal:
         return self.render(template, message=message, **values)
 
     def redirect(self, path):
-        return redirect(self.url(path), code=HTTPStatus.SEE_OTHER)
+        return self.secure(
+            redirect(self.url(path), code=HTTPStatus.SEE_OTHER))
 
     # Formatting of the pages, in the language of the request
     def selection(self, record, name):
@@ -254,7 +338,7 @@ class Portal:
         "Return the UTC datetime value in the company's time zone"
         if not value:
             return ''
-        timezone = self.scope.lco.company.timezone if self.scope else None
+        timezone = self.scope.company.timezone if self.scope else None
         if timezone:
             value = value.replace(tzinfo=dt.timezone.utc).astimezone(
                 ZoneInfo(timezone))
@@ -288,6 +372,24 @@ def _ensure_active(pool):
         abort(HTTPStatus.NOT_FOUND)
 
 
+class SubscriberPortal(Portal):
+    "What a route of the subscriber portal is given"
+    name = 'subscriber'
+
+    def scope_of(self, user):
+        party = user.rsoft_portal_party
+        if party:
+            scope = SubscriberScope(self.pool, party)
+            if scope.owners:
+                return scope
+
+    @property
+    def login_name(self):
+        # Histories name the accounts: a subscriber's login has no e-mail
+        return 'subscriber ' + ', '.join(
+            a.customer_id for a in self.scope.accounts)
+
+
 def route(path, methods=('GET',), login=True, portal_class=Portal):
     """Register func(portal, **arguments) at
     /<database_name>/portal/<portal_class.name><path>
@@ -315,8 +417,8 @@ def route(path, methods=('GET',), login=True, portal_class=Portal):
                 return portal.redirect('/login')
             if portal.scope:
                 transaction.set_context({
-                        'company': portal.scope.lco.company.id,
-                        PORTAL_LOGIN: portal.user.email,
+                        'company': portal.scope.company.id,
+                        PORTAL_LOGIN: portal.login_name,
                         })
             return func(portal, **arguments)
         return wrapper

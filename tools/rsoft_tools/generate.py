@@ -41,7 +41,8 @@ def main(argv=None):
         help="create a back-office login per LCO, each with its own "
         "password, and its LCO portal login (the e-mail "
         f"login@{PORTAL_DOMAIN}, the same password) where rsoft_selfcare "
-        "is activated; print them on stdout as `login password` lines")
+        "is activated; print them on stdout as `login password` lines, "
+        "and a subscriber portal login as `subscriber:CUSTOMER_ID password`")
     args = parser.parse_args(argv)
 
     from proteus import config as pconfig
@@ -54,6 +55,9 @@ def main(argv=None):
     if args.lco_logins:
         for login, password in generator.create_lco_users().items():
             print(login, password)
+        subscriber = generator.subscriber_login()
+        if subscriber:
+            print('subscriber:%s %s' % subscriber)
     elapsed = time.monotonic() - started
     if not args.quiet:
         print(f'\n{args.subscribers} subscribers in {elapsed:.1f} s '
@@ -94,6 +98,8 @@ class Generator:
         self.load_cas()
         self.load_lco_wallets()
         self.load_service()
+        self.load_ppv()
+        self.load_selfcare()
 
     def load_devices(self):
         "Give the subscribers their boxes when rsoft_inventory is activated"
@@ -125,6 +131,21 @@ class Generator:
         "Staff the service desk when rsoft_workorder is activated"
         from .service import ServiceLoader
         ServiceLoader(self).run()
+
+    def load_ppv(self):
+        "Schedule PPV events and VOD titles when rsoft_ppv is activated"
+        from .ppv import PpvLoader
+        PpvLoader(self).run()
+
+    def load_selfcare(self):
+        "Open a poll in the subscriber portal when rsoft_selfcare is activated"
+        from .selfcare import SelfcareLoader
+        SelfcareLoader(self).run()
+
+    def subscriber_login(self):
+        "Return (customer ID, password) of the demo's subscriber login"
+        from .selfcare import SelfcareLoader
+        return SelfcareLoader(self).subscriber_login()
 
     def activated(self, module):
         "Return whether module is activated in the database"

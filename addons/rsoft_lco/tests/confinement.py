@@ -11,4 +11,12 @@ DECISIONS = {
     # Its own revenue rows, read-only: a record rule on the partner
     # hides the rows of other partners and of the partners above it
     'rsoft.lco.revenue': ('lco', 'partner'),
+    # The confirmation records of its subscribers' changes, read-only:
+    # the subscriber's rules (__access__); only the submission writes them
+    'rsoft.subscription.request': ('lco', 'subscriber.lco'),
+    'rsoft.subscription.request.line': ('lco', 'request.subscriber.lco'),
+    'rsoft.subscription.request-rsoft.channel': (
+        'lco', 'request.subscriber.lco'),
+    'rsoft.subscription.request-rsoft.cas.command': (
+        'lco', 'request.subscriber.lco'),
     }

@@ -44,9 +44,9 @@ STRIPE_KEY, STRIPE_SECRET = 'sk_test_rsoft', 'whsec_rsoft'
 
 
 
-# The generic module checks run once, in test_module.py
-class GatewayTestCase(test_tryton._DBTestCase):
-    "Test the online payment gateways"
+class RazorpayOperator:
+    """An operator with a Razorpay gateway on a local Razorpay server and
+    a Stripe journal on a local Stripe server, and the tests' helpers"""
     module = 'rsoft_payment'
 
     @classmethod
@@ -152,7 +152,7 @@ class GatewayTestCase(test_tryton._DBTestCase):
             return subscriber.id
         return run(create)
 
-    def create_order(self, subscriber, amount):
+    def create_order(self, subscriber, amount, **kwargs):
         "Return the id and Razorpay id of a new order"
         def create():
             pool = Pool()
@@ -160,7 +160,8 @@ class GatewayTestCase(test_tryton._DBTestCase):
             Order = pool.get('rsoft.payment.gateway.order')
             Subscriber = pool.get('rsoft.subscriber')
             order = Order.create_order(
-                Gateway(self.ids['gateway']), Subscriber(subscriber), amount)
+                Gateway(self.ids['gateway']), Subscriber(subscriber), amount,
+                **kwargs)
             return order.id, order.razorpay_order_id
         return run(create)
 
@@ -200,6 +201,26 @@ class GatewayTestCase(test_tryton._DBTestCase):
             return [(e.event_type, e.signature_valid, e.outcome)
                 for e in Event.search(domain, order=[('id', 'ASC')])]
         return run(read)
+
+    def new_gateway(self, name, **values):
+        "Return the id of a new gateway of the local Razorpay"
+        def create():
+            pool = Pool()
+            Gateway = pool.get('rsoft.payment.gateway')
+            gateway, = Gateway.create([{
+                        'name': name, 'company': self.ids['company'],
+                        'key_id': KEY_ID, 'key_secret': KEY_SECRET,
+                        'webhook_secret': WEBHOOK_SECRET,
+                        'api_url': self.razorpay.url,
+                        'method': self.ids['razorpay_method'],
+                        **values}])
+            return gateway.id
+        return run(create)
+
+
+# The generic module checks run once, in test_module.py
+class GatewayTestCase(RazorpayOperator, test_tryton._DBTestCase):
+    "Test the online payment gateways"
 
     def test_razorpay_order_created(self):
         "The order is created on Razorpay in paise, with our receipt"
@@ -467,21 +488,6 @@ class GatewayTestCase(test_tryton._DBTestCase):
         self.assertTrue(run(webhook_url).endswith(quote(
                     f'/{DB_NAME}/rsoft_payment/razorpay/{gateway}'
                     '/webhook')))
-
-    def new_gateway(self, name, **values):
-        "Return the id of a new gateway of the local Razorpay"
-        def create():
-            pool = Pool()
-            Gateway = pool.get('rsoft.payment.gateway')
-            gateway, = Gateway.create([{
-                        'name': name, 'company': self.ids['company'],
-                        'key_id': KEY_ID, 'key_secret': KEY_SECRET,
-                        'webhook_secret': WEBHOOK_SECRET,
-                        'api_url': self.razorpay.url,
-                        'method': self.ids['razorpay_method'],
-                        **values}])
-            return gateway.id
-        return run(create)
 
     def test_gateway_active_needs_secrets(self):
         "A gateway is made active only with its key and webhook secrets"

@@ -11,6 +11,9 @@ DECISIONS = {
     'web.user.authenticate.attempt': (
         'none', "failed web logins: a system table, not exposed"),
     'web.user-party.party.secondary': ('lco', 'user.rsoft_lco'),
+    'rsoft.selfcare.otp': (
+        'none', "one-time passwords of the subscriber portal and API: "
+        "keyed hashes of the codes, read by the routes only"),
     'rsoft.selfcare.login.attempt': (
         'none', "failed portal logins of every LCO: not exposed to the "
         "clients"),

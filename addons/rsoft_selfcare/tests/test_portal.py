@@ -31,11 +31,12 @@ RULE = '/<database_name>/portal/lco'
 REFUSED = {HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND}
 
 
-def portal_rules():
-    "Return the URL rules the module registered, by their path"
+def portal_rules(prefix=RULE):
+    "Return the URL rules the module registered under prefix, by their path"
     return {rule.rule: rule for rule in app.url_map.iter_rules()
         if rule.endpoint.__module__.startswith(
-            'trytond.modules.rsoft_selfcare')}
+            'trytond.modules.rsoft_selfcare')
+        and rule.rule.startswith(prefix + '/')}
 
 
 class PortalClientMixin:

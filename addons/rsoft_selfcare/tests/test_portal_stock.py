@@ -110,12 +110,12 @@ class PortalStockTestCase(test_portal.PortalTestCase):
 
     def test_scope_devices(self):
         "The scope holds the LCO's stock and installed devices, not B's"
-        from ..web import Scope
+        from ..web import LcoScope
 
         def numbers(lco):
             pool = Pool()
             Partner = pool.get('rsoft.partner')
-            scope = Scope(pool, Partner(lco))
+            scope = LcoScope(pool, Partner(lco))
             return {d.number for d in scope.search('stock.lot', [])}
         a = run(numbers, self.a['id']['lco'])
         b = run(numbers, self.b['id']['lco'])
