@@ -31,15 +31,14 @@ def advise(connection, channels, date=None):
     Date = pool.get('ir.date')
     date = date or Date.today()
     subscriber = connection.subscriber
-    prices = _monthly_prices(subscriber, offers_for(subscriber.lco, date),
+    prices = monthly_prices(subscriber, offers_for(subscriber.lco, date),
         date)
     offers = {p.id: _offer(p, price) for p, price in prices.items()}
     rule = connection.get_ncf_rule(date)
     # Without a rule in force no NCF is billed: a single free slab
     rule = NcfRule.from_rule(rule) if rule else NcfRule(
         slabs=((None, Decimal(0)),))
-    mandated = frozenset(c.id for p in prices
-        for c in p.get_offer_channels() if c.mandated)
+    mandated = mandated_ids(prices)
     tv_rank = connection.tv_rank or 1
     best = best_fit(list(offers.values()), {c.id for c in channels}, rule,
         mandated=mandated, tv_rank=tv_rank)
@@ -83,10 +82,17 @@ def switch(connection, products, date=None):
 
 def _offer(product, price):
     return Offer(product.id, product.template.rsoft_kind, price,
-        frozenset(c.id for c in product.get_offer_channels()))
+        product.get_offer_channel_ids())
 
 
-def _monthly_prices(subscriber, offers, date):
+def mandated_ids(products):
+    "Return the ids of the government mandated channels of products"
+    Channel = Pool().get('rsoft.channel')
+    return Channel.mandated_ids() & frozenset().union(
+        *(p.get_offer_channel_ids() for p in products))
+
+
+def monthly_prices(subscriber, offers, date):
     "Return {product: the monthly price subscriber pays for it at date}"
     pricer = Pricer()
     price_list = pricer.price_list(subscriber)
@@ -106,12 +112,12 @@ def _channel_lines(connection, date):
     return [line for line in connection.lines
         if line.state == 'active' and line.is_open(date)
         and line.product.template.rsoft_kind != 'ncf'
-        and line.product.get_offer_channels()]
+        and line.product.get_offer_channel_ids()]
 
 
 def _current(connection, date):
     "Return {product: monthly price} of the channels' offers taken at date"
     lines = _channel_lines(connection, date)
-    return _monthly_prices(connection.subscriber, [
+    return monthly_prices(connection.subscriber, [
             (line.product, line.product.template.get_term_price(1, date)[1])
             for line in lines], date)

@@ -31,7 +31,14 @@ from trytond.modules.rsoft_toolkit.guard import AppendOnlyMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
-from .advisor import _channel_lines, _monthly_prices, _offer, advise, switch
+from .advisor import (
+    _channel_lines,
+    _offer,
+    advise,
+    mandated_ids,
+    monthly_prices,
+    switch,
+)
 from .quote import PACK_KINDS
 
 SOURCES = [
@@ -246,6 +253,17 @@ class Request(AppendOnlyMixin, ModelSQL, ModelView):
                 connection, add=add, remove=remove, date=date))
 
     @classmethod
+    def present(cls, connection, date=None):
+        """Return an unsaved request of no change on connection at date:
+        its figures before are the month of the offers taken"""
+        request = cls._propose(connection, date=date)
+        if request.state == 'refused':
+            # Refused for changing nothing: the figures are still wanted
+            request.state = 'proposed'
+            request._set_figures()
+        return request
+
+    @classmethod
     def preview_advice(cls, connection, channels, date=None):
         """Return the request of taking the advisor's offers for channels
         on connection from date, not saved, as preview does"""
@@ -392,7 +410,7 @@ class Request(AppendOnlyMixin, ModelSQL, ModelView):
         removed = set(self.removed)
         after = [p for p in taken if p not in removed] + [
             p for p in self.added if p not in taken]
-        prices = _monthly_prices(self.subscriber, [
+        prices = monthly_prices(self.subscriber, [
                 (p, p.template.get_term_price(1, self.date)[1])
                 for p in dict.fromkeys(taken + after)], self.date)
         for line in self.lines:
@@ -417,15 +435,14 @@ class Request(AppendOnlyMixin, ModelSQL, ModelView):
         # Without a rule in force no NCF is billed: a single free slab
         figures = NcfRule.from_rule(rule) if rule else NcfRule(
             slabs=((None, Decimal(0)),))
-        mandated = frozenset(c.id for p in products
-            for c in p.get_offer_channels() if c.mandated)
+        mandated = mandated_ids(products)
         tv_rank = connection.tv_rank or 1
         try:
             fit = price_selection([_offer(p, prices[p]) for p in products],
                 figures, mandated=mandated, tv_rank=tv_rank)
         except NoFitError as error:
-            count = figures.count_channels(frozenset(
-                    c.id for p in products for c in p.get_offer_channels()),
+            count = figures.count_channels(frozenset().union(
+                    *(p.get_offer_channel_ids() for p in products)),
                 mandated)
             raise UserError(gettext('rsoft_catalogue.msg_ncf_no_slab',
                     rule=rule.rec_name, count=count,

@@ -38,7 +38,6 @@ from .routes_subscriber import (
     amounts,
     holder_of,
     normalize_login,
-    present,
 )
 from .web import SubscriberPortal, _ensure_active
 
@@ -299,7 +298,7 @@ def subscription(portal):
                 ('state', '=', 'active'),
                 ], order=[('id', 'ASC')]):
         prices = catalogue(connection, today)
-        current = present(Request, connection, today)
+        current = Request.present(connection, today)
         result.append({
                 'customer_id': connection.subscriber.customer_id,
                 'connection': connection.code,

@@ -12,13 +12,13 @@ from sql.aggregate import Count, Max
 from sql.conditionals import Coalesce
 
 from trytond.cache import Cache
-from trytond.modules.rsoft_lco.advisor import _monthly_prices
+from trytond.modules.rsoft_lco.advisor import monthly_prices
 from trytond.modules.rsoft_lco.quote import offers_for
 from trytond.pool import Pool
 from trytond.protocols.wrappers import abort
 from trytond.transaction import Transaction
 
-from .routes_subscriber import amounts, present, subscriber_route
+from .routes_subscriber import amounts, subscriber_route
 
 # The order of the catalogue on the page
 KINDS = ['base_pack', 'addon_pack', 'broadcaster_bouquet', 'alacarte']
@@ -55,7 +55,7 @@ def catalogue(connection, date=None):
         _stamp())
     offers = _catalogues.get(key)
     if offers is None:
-        prices = _monthly_prices(
+        prices = monthly_prices(
             subscriber, offers_for(subscriber.lco, date), date)
         offers = [(p.id, price) for p, price in prices.items()]
         _catalogues.set(key, offers)
@@ -133,7 +133,7 @@ def channel_page(portal, connection):
     for product, price in prices.items():
         if product not in running:
             groups[product.template.rsoft_kind].append((product, price))
-    current = present(Request, connection, today)
+    current = Request.present(connection, today)
     return portal.render('subscriber/channels.html',
         connection=connection, running=running, prices=prices,
         groups=[(k, groups[k]) for k in KINDS if groups[k]],

@@ -227,28 +227,13 @@ def connection_summary(connection, today):
 
 
 def monthly_amounts(connection, date):
-    """Return the monthly amounts of connection as they stand: the
-    subscription request's preview of no change"""
-    pool = Pool()
+    """Return the monthly amounts of connection as they stand: those of
+    a subscription request of no change"""
+    Request = Pool().get('rsoft.subscription.request')
     try:
-        Request = pool.get('rsoft.subscription.request')
-    except KeyError:
-        return None
-    try:
-        return amounts(present(Request, connection, date), 'before')
+        return amounts(Request.present(connection, date), 'before')
     except UserError:
         return None
-
-
-def present(Request, connection, date):
-    """Return an unsaved request of no change on connection: its figures
-    before are those of the offers taken"""
-    request = Request._propose(connection, add=(), remove=(), date=date)
-    if request.state == 'refused':
-        # Refused for changing nothing: the figures are still wanted
-        request.state = 'proposed'
-        request._set_figures()
-    return request
 
 
 # The monthly figures of a subscription request, before or after

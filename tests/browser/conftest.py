@@ -391,7 +391,7 @@ class SaoClient:
         from selenium.webdriver.support.ui import WebDriverWait
         css = '#tabcontent > .tab-pane'
         tabs = len(self.driver.find_elements(By.CSS_SELECTOR, css))
-        for _ in range(3):
+        for _ in range(5):
             try:
                 row.find_element(By.CSS_SELECTOR, '.column-char').click()
                 WebDriverWait(self.driver, self.TIMEOUT / 3).until(
