@@ -23,8 +23,8 @@ made for. Prints p50/p95/p99/max per page, the throughput and the errors.
 With --portal subscriber, each session is a subscriber (a sample of the
 accounts, each given a portal password once) asking for the home page or
 the channel page of one of its connections; the home page must show the
-account's customer ID and the channel page its monthly total, both read
-from the tables.
+account's customer ID and the channel page its connection's offers, the
+accounts and connections read from the tables.
 """
 import argparse
 import os
@@ -331,8 +331,8 @@ class Session(threading.Thread):
         connection = self.random.choice(self.samples)
 
         def check(text):
-            if 'data-figure="monthly"' not in text:
-                raise RuntimeError(f'no monthly total of {connection}')
+            if 'id="preview"' not in text:
+                raise RuntimeError(f'no offers of {connection}')
         return self.http.get(f'{self.base}/channels/{connection}',
             timeout=60), check
 

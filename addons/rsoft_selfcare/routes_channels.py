@@ -122,9 +122,7 @@ def channels(portal):
 
 @subscriber_route('/channels/<int:connection>')
 def channel_page(portal, connection):
-    pool = Pool()
-    Date = pool.get('ir.date')
-    Request = pool.get('rsoft.subscription.request')
+    Date = Pool().get('ir.date')
     today = Date.today()
     connection = _connection(portal, connection)
     prices = catalogue(connection, today)
@@ -133,12 +131,11 @@ def channel_page(portal, connection):
     for product, price in prices.items():
         if product not in running:
             groups[product.template.rsoft_kind].append((product, price))
-    current = Request.present(connection, today)
+    # The month as it stands is on the home page: this one lists and
+    # prices every offer the LCO sells, the preview the month after
     return portal.render('subscriber/channels.html',
         connection=connection, running=running, prices=prices,
-        groups=[(k, groups[k]) for k in KINDS if groups[k]],
-        amounts=amounts(current, 'before') if current.state == 'proposed'
-        else None)
+        groups=[(k, groups[k]) for k in KINDS if groups[k]])
 
 
 @subscriber_route('/channels/<int:connection>/preview', methods=('POST',))

@@ -169,8 +169,11 @@ def test_subscriber_day(browser, demo_server, razorpay, screenshot,
             ('method.kind', '=', 'gateway'),
             ], 0, None, None, ['amount', 'external_id'])
     assert [decimal(p['amount']) for p in payments] == [amount]
-    assert all(status == 200 for _, status in razorpay.deliveries), \
-        razorpay.deliveries
+    # Both webhooks came, after or while Checkout's confirmation recorded
+    # the payment: neither recorded it again. On SQLite one may meet the
+    # confirmation's lock and be refused, as Razorpay retries any refusal
+    assert [event for event, _ in razorpay.deliveries] == [
+        'payment.captured', 'order.paid'], razorpay.deliveries
 
     # The advisor: the channels watched and one more
     connection = account['connections'][0]

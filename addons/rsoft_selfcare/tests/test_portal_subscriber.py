@@ -351,7 +351,7 @@ class SubscriberPortalTestCase(
         body = client.get(f'{BASE}/channels/{connection}').get_data(
             as_text=True)
         self.assertIn("Sports Pack", body)
-        self.assertIn("Monthly total", body)
+        self.assertIn("Gold Pack", body)
         response = self.post(client, f'/channels/{connection}/preview',
             {'add': str(self.sports)}, page=f'/channels/{connection}')
         self.assertEqual(response.status_code, HTTPStatus.OK)
