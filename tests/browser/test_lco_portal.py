@@ -10,10 +10,9 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from pages import TIMEOUT, PortalPages, decimal
 from rsoft_tools.password import portal_email
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from trytond.modules.rsoft_toolkit.reader import read_rows
 
@@ -22,7 +21,6 @@ pytestmark = pytest.mark.browser
 # The demo's LCO wallets (tools/rsoft_tools/lco.py): Andheri prepaid with
 # Rs 50,000, Dadar with Rs 300
 RICH, POOR = 'lco-mum-01', 'lco-mum-02'
-TIMEOUT = 60
 # What the clerk collects for each renewal: more than a month of the
 # demo's richest offers
 CASH = '2500'
@@ -34,46 +32,9 @@ def day(value):
         return datetime.date(value['year'], value['month'], value['day'])
 
 
-def decimal(value):
-    "A Decimal of what JSON-RPC returns for a Numeric"
-    if isinstance(value, dict):
-        return Decimal(value['decimal'])
-    return Decimal(str(value))
-
-
-class Portal:
+class Portal(PortalPages):
     "What a clerk does in the LCO portal, with the pages' own forms"
-
-    def __init__(self, browser, server):
-        self.browser = browser
-        self.server = server
-        self.base = f'{server.url}{server.database}/portal/lco'
-
-    def wait(self, condition, ignored=()):
-        return WebDriverWait(self.browser, TIMEOUT,
-            ignored_exceptions=ignored).until(condition)
-
-    def open(self, path=''):
-        self.browser.get(f'{self.base}{path}')
-        self.wait(lambda b: b.execute_script(
-                'return document.readyState') == 'complete')
-
-    @property
-    def text(self):
-        return self.browser.find_element(By.TAG_NAME, 'body').text
-
-    def submit(self, form):
-        "Submit form with its own button and wait for the next page"
-        # A mark on the page that the next page won't carry: asking for
-        # an element of a page being torn down may fail in Chromium's
-        # inspector ("unhandled inspector error"), so those failures only
-        # mean "not yet"
-        self.browser.execute_script('window.rsoftLeaving = true')
-        form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
-        self.wait(lambda b: b.execute_script(
-                'return !window.rsoftLeaving'
-                ' && document.readyState === "complete"'),
-            ignored=(WebDriverException,))
+    portal = 'lco'
 
     def login(self, login):
         self.open('/login')

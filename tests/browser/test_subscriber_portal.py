@@ -8,9 +8,8 @@ import time
 from decimal import Decimal
 
 import pytest
-from selenium.common.exceptions import WebDriverException
+from pages import TIMEOUT, PortalPages, decimal
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from trytond.modules.rsoft_payment.tests.razorpay_server import (
     RazorpayServer,
@@ -18,54 +17,14 @@ from trytond.modules.rsoft_payment.tests.razorpay_server import (
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT = 60
 KEY_ID, KEY_SECRET = 'rzp_test_browser', 'browser-key-secret'
 WEBHOOK_SECRET = 'browser-webhook-secret'
 OTP = re.compile(r'\b(\d{6})\b')
 
 
-def decimal(value):
-    if isinstance(value, dict):
-        return Decimal(value['decimal'])
-    return Decimal(str(value))
-
-
-class SubscriberPortal:
+class SubscriberPortal(PortalPages):
     "What a subscriber does in the portal, with the pages' own forms"
-
-    def __init__(self, browser, server):
-        self.browser = browser
-        self.server = server
-        self.base = f'{server.url}{server.database}/portal/subscriber'
-
-    def wait(self, condition, ignored=()):
-        return WebDriverWait(self.browser, TIMEOUT,
-            ignored_exceptions=ignored).until(condition)
-
-    def open(self, path=''):
-        self.browser.get(f'{self.base}{path}')
-        self.wait(lambda b: b.execute_script(
-                'return document.readyState') == 'complete')
-
-    @property
-    def text(self):
-        return self.browser.find_element(By.TAG_NAME, 'body').text
-
-    def leave(self, action):
-        "Do action, which leaves the page, and wait for the next page"
-        self.browser.execute_script('window.rsoftLeaving = true')
-        action()
-        self.wait(lambda b: b.execute_script(
-                'return !window.rsoftLeaving'
-                ' && document.readyState === "complete"'),
-            ignored=(WebDriverException,))
-
-    def click(self, element_id):
-        self.leave(self.browser.find_element(By.ID, element_id).click)
-
-    def submit(self, form):
-        self.leave(form.find_element(
-                By.CSS_SELECTOR, 'button[type=submit]').click)
+    portal = 'subscriber'
 
     def login(self, customer_id, mobile):
         self.open('/login')
