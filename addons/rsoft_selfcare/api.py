@@ -32,7 +32,8 @@ from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
 from .audit import PORTAL_LOGIN
-from .routes_channels import _channels_sold, catalogue, taken
+from .catalogue import catalogue
+from .routes_channels import channels_sold, taken
 from .routes_subscriber import (
     accounts_of,
     amounts,
@@ -255,7 +256,7 @@ def offers(portal):
             'currency': connection.subscriber.company.currency.code,
             'offers': [_offer(p, price) for p, price in prices.items()],
             'channels': [_channel(c)
-                for c in _channels_sold(connection, _today())],
+                for c in channels_sold(connection, _today())],
             'ncf': _ncf(rule),
             })
 
@@ -351,7 +352,7 @@ def proposal(portal):
 
 def _wanted(connection, ids):
     ids = _ids(ids)
-    channels = {c.id: c for c in _channels_sold(connection, _today())}
+    channels = {c.id: c for c in channels_sold(connection, _today())}
     if not ids or not ids <= set(channels):
         abort(HTTPStatus.UNPROCESSABLE_ENTITY)
     return [channels[i] for i in sorted(ids)]

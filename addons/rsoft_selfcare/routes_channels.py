@@ -8,16 +8,10 @@ and its CAS commands are queued at once."""
 from collections import defaultdict
 from http import HTTPStatus
 
-from sql.aggregate import Count, Max
-from sql.conditionals import Coalesce
-
-from trytond.cache import Cache
-from trytond.modules.rsoft_lco.advisor import monthly_prices
-from trytond.modules.rsoft_lco.quote import offers_for
 from trytond.pool import Pool
 from trytond.protocols.wrappers import abort
-from trytond.transaction import Transaction
 
+from .catalogue import catalogue
 from .routes_subscriber import amounts, subscriber_route
 
 # The order of the catalogue on the page
@@ -26,60 +20,6 @@ KINDS = ['base_pack', 'addon_pack', 'broadcaster_bouquet', 'alacarte']
 
 def _ids(values):
     return {int(v) for v in values if v.isdigit()}
-
-
-# What the catalogue of an LCO is read from: a change to any of them
-# (a new price, an offer withdrawn, a price list line) is a new catalogue
-CATALOGUE_MODELS = [
-    'product.template', 'product.product', 'rsoft.offer.price',
-    'rsoft.offer.price.term', 'product.template-rsoft.partner',
-    'product.template-rsoft.region', 'rsoft.partner', 'rsoft.region',
-    'rsoft.bouquet', 'rsoft.bouquet-rsoft.channel',
-    'rsoft.bouquet-rsoft.bouquet', 'rsoft.bouquet.price',
-    'product.price_list', 'product.price_list.line',
-    ]
-# {(database, LCO, date, stamp): [(product id, monthly price)]}: the
-# offers of an LCO take a query or more each to find and price, and every
-# channel page shows all of them
-_catalogues = Cache('rsoft_selfcare.catalogue', context=False)
-
-
-def catalogue(connection, date=None):
-    """Return the offers the connection's subscriber may take, with the
-    monthly price each costs them: {product: price}"""
-    pool = Pool()
-    Product = pool.get('product.product')
-    date = date or pool.get('ir.date').today()
-    subscriber = connection.subscriber
-    key = (Transaction().database.name, subscriber.lco.id, date.isoformat(),
-        _stamp())
-    offers = _catalogues.get(key)
-    if offers is None:
-        prices = monthly_prices(
-            subscriber, offers_for(subscriber.lco, date), date)
-        offers = [(p.id, price) for p, price in prices.items()]
-        _catalogues.set(key, offers)
-    products = Product.browse([i for i, _ in offers])
-    return {p: price for p, (_, price) in zip(products, offers)}
-
-
-def _stamp():
-    "Return when the catalogue's tables last changed, and their sizes"
-    pool = Pool()
-    cursor = Transaction().connection.cursor()
-    stamp = []
-    for name in CATALOGUE_MODELS:
-        try:
-            Model = pool.get(name)
-        except KeyError:
-            continue
-        table = Model.__table__()
-        cursor.execute(*table.select(
-                Max(Coalesce(table.write_date, table.create_date)),
-                Count(table.id)))
-        changed, count = cursor.fetchone()
-        stamp.append((str(changed), count))
-    return tuple(stamp)
 
 
 def taken(connection, date):
@@ -175,7 +115,7 @@ def advisor(portal, connection):
     Request = pool.get('rsoft.subscription.request')
     today = Date.today()
     connection = _connection(portal, connection)
-    channels = _channels_sold(connection, today)
+    channels = channels_sold(connection, today)
     if portal.request.method == 'GET':
         watched = frozenset().union(*(p.get_offer_channel_ids()
                 for p in taken(connection, today)))
@@ -190,7 +130,7 @@ def advisor(portal, connection):
     return _proposal(portal, connection, request, wanted=wanted)
 
 
-def _channels_sold(connection, date):
+def channels_sold(connection, date):
     "Return the channels the connection may be given, by name"
     Channel = Pool().get('rsoft.channel')
     ids = frozenset().union(*(p.get_offer_channel_ids()
@@ -218,7 +158,7 @@ def channel_confirm(portal, connection):
     connection = _connection(portal, connection)
     form = portal.request.form
     if form.get('kind') == 'advice':
-        wanted = channels_of(form, _channels_sold(connection, today))
+        wanted = channels_of(form, channels_sold(connection, today))
         request = Request.submit(connection, channels=wanted,
             **_origin(portal), date=today)
     else:

@@ -12,6 +12,7 @@ from trytond.modules.rsoft_subscriber.kyc import normalize_phone
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response, abort
 
+from .catalogue import catalogue_prices
 from .web import SESSION_COOKIE, SubscriberPortal, route
 
 BILLED = ['posted', 'paid']
@@ -222,6 +223,8 @@ def connection_summary(connection, today):
     return {
         'connection': connection,
         'lines': lines,
+        # The price a month of each offer, as sold today (MRP or DRP)
+        'prices': catalogue_prices(connection, today),
         'monthly': monthly_amounts(connection, today),
         }
 
