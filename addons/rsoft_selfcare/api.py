@@ -39,6 +39,7 @@ from .routes_subscriber import (
     amounts,
     holder_of,
     normalize_login,
+    send_otp,
 )
 from .web import SubscriberPortal, _ensure_active
 
@@ -160,16 +161,9 @@ def auth_otp(portal):
     "Send an OTP to the registered mobile of the login"
     Otp = Pool().get('rsoft.selfcare.otp')
     login = normalize_login(str(body(portal).get('login', ''))[:40])
-    accounts = accounts_of_login(login)
-    party = holder_of(accounts)
-    ip_address = portal.request.remote_addr
     try:
-        if party:
-            Otp.send(login, 'api', party, accounts[0].mobile,
-                ip_address=ip_address,
-                values={'customer_id': accounts[0].customer_id})
-        else:
-            Otp.note_request(login, ip_address)
+        send_otp(login, 'api', accounts_of_login(login),
+            portal.request.remote_addr)
     except UserError as error:
         return problem(portal, HTTPStatus.TOO_MANY_REQUESTS, error.message)
     # The same answer whether the login exists or not

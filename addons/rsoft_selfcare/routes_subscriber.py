@@ -101,18 +101,8 @@ def login(portal):
             error='login_locked', status=HTTPStatus.TOO_MANY_REQUESTS,
             **values)
     if action == 'otp':
-        accounts = accounts_of(login)
-        party = holder_of(accounts)
         try:
-            if party:
-                account, = [a for a in accounts if a.customer_id == login
-                    ] or accounts[:1]
-                Otp.send(login, 'login', party, account.mobile,
-                    ip_address=ip_address,
-                    values={'customer_id': account.customer_id})
-            else:
-                # The same answer whether the login exists or not
-                Otp.note_request(login, ip_address)
+            send_otp(login, 'login', accounts_of(login), ip_address)
         except UserError as error:
             return portal.render('subscriber/login.html', step='login',
                 message=error.message, status=HTTPStatus.TOO_MANY_REQUESTS,
@@ -121,7 +111,7 @@ def login(portal):
     if action == 'verify':
         otp = Otp.verify(login, 'login', form.get('otp'))
         party = otp.party if otp else None
-        if not party or not holder_of(accounts_of(login)) == party:
+        if not party or holder_of(accounts_of(login)) != party:
             Attempt.add(login, ip_address)
             return portal.render('subscriber/login.html', step='otp',
                 error='otp_failed', status=HTTPStatus.UNAUTHORIZED,
@@ -137,6 +127,21 @@ def login(portal):
         abort(HTTPStatus.BAD_REQUEST)
     Attempt.clear(login)
     return start_session(portal, party)
+
+
+def send_otp(login, purpose, accounts, ip_address):
+    """Send an OTP for login to the registered mobile of accounts, the
+    account of the customer ID typed first; count the request the same
+    when login names no one holder: the answer tells nothing"""
+    Otp = Pool().get('rsoft.selfcare.otp')
+    party = holder_of(accounts)
+    if not party:
+        Otp.note_request(login, ip_address)
+        return
+    account, = [a for a in accounts if a.customer_id == login
+        ] or accounts[:1]
+    Otp.send(login, purpose, party, account.mobile, ip_address=ip_address,
+        values={'customer_id': account.customer_id})
 
 
 def _check_password(login, password):
