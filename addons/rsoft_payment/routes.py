@@ -3,16 +3,20 @@
 URL space: /<database_name>/rsoft_payment/razorpay/<gateway>/webhook
 Stripe's webhooks go to account_payment_stripe's own route.
 """
+import logging
 from http import HTTPStatus
 
+from trytond.backend import DatabaseOperationalError
 from trytond.protocols.wrappers import (
     Response,
     abort,
     with_pool,
     with_transaction,
 )
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
+
+logger = logging.getLogger(__name__)
 
 # What Razorpay is answered for each outcome: anything but 2xx is
 # delivered again, so only what may succeed later is refused with 5xx
@@ -50,10 +54,22 @@ def razorpay_webhook(request, pool, gateway):
     gateway, = gateways
     # The signature is of the raw body: it is read untouched
     body = request.get_data(as_text=True)
-    with Transaction().set_context(company=gateway.company.id):
-        event = gateway.webhook(
-            body, request.headers.get('X-Razorpay-Signature'),
-            request.headers.get('X-Razorpay-Event-Id'))
+    try:
+        with Transaction().set_context(company=gateway.company.id):
+            event = gateway.webhook(
+                body, request.headers.get('X-Razorpay-Signature'),
+                request.headers.get('X-Razorpay-Event-Id'))
+    except (TransactionError, DatabaseOperationalError):
+        # with_transaction tries the delivery again
+        raise
+    except Exception:
+        # trytond would answer a JSON body's failure as a bad RPC call
+        # and log nothing: Razorpay is told to deliver it again, the log
+        # tells why
+        logger.exception("Razorpay webhook of gateway %s failed", gateway.id)
+        Transaction().rollback()
+        return Response('error', status=HTTPStatus.INTERNAL_SERVER_ERROR,
+            content_type='text/plain')
     # The event is logged even when refused: answer, do not abort
     return Response(
         event.outcome, status=STATUSES[event.outcome],
