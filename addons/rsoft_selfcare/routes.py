@@ -156,6 +156,11 @@ def subscriber(portal, subscriber):
 
 @route('/invoices/<int:invoice>/bill.pdf')
 def bill(portal, invoice):
+    return bill_pdf(portal, invoice)
+
+
+def bill_pdf(portal, invoice):
+    "Answer the PDF of the bill of invoice, a posted or paid one in scope"
     pool = Pool()
     Bill = pool.get('rsoft.billing.bill', type='report')
     invoice = portal.scope.get(
@@ -164,11 +169,11 @@ def bill(portal, invoice):
     if extension != 'pdf':
         abort(HTTPStatus.INTERNAL_SERVER_ERROR)
     filename = f'{invoice.number or invoice.id}.pdf'
-    return Response(bytes(content), content_type='application/pdf',
-        headers={
-            'Content-Disposition': f'attachment; filename="{filename}"',
-            'Cache-Control': 'no-store',
-            })
+    return portal.secure(Response(bytes(content),
+            content_type='application/pdf',
+            headers={
+                'Content-Disposition': f'attachment; filename="{filename}"',
+                }))
 
 
 @route('/subscribers/<int:subscriber>/collect', methods=('GET', 'POST'))

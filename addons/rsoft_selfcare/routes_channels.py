@@ -182,10 +182,10 @@ def _origin(portal):
 def request_page(portal, request_id):
     "The outcome of a change: done with its CAS commands, or refused"
     request = portal.scope.get('rsoft.subscription.request', request_id)
+    # The commands the change queued, linked to it when it was made
     commands = portal.scope.search('rsoft.cas.command', [
-            ('connection', '=', request.connection.id),
-            ('create_date', '>=', request.create_date),
-            ], order=[('id', 'ASC')], limit=50)
+            ('id', 'in', [c.id for c in request.cas_commands]),
+            ], order=[('id', 'ASC')])
     return portal.render('subscriber/request.html', request=request,
         before=amounts(request, 'before'), after=amounts(request, 'after'),
         commands=commands)

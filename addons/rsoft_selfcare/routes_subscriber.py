@@ -10,12 +10,12 @@ from http import HTTPStatus
 from trytond.exceptions import UserError
 from trytond.modules.rsoft_subscriber.kyc import normalize_phone
 from trytond.pool import Pool
-from trytond.protocols.wrappers import Response, abort
+from trytond.protocols.wrappers import abort
 
 from .catalogue import catalogue_prices
+from .routes import BILLED, bill_pdf
 from .web import SESSION_COOKIE, SubscriberPortal, route
 
-BILLED = ['posted', 'paid']
 # TRAI's QoS regulations: six months of usage history on the portal
 HISTORY_DAYS = 183
 EXPIRY_DAYS = 7
@@ -272,19 +272,7 @@ def bills(portal):
 
 @subscriber_route('/invoices/<int:invoice>/bill.pdf')
 def bill(portal, invoice):
-    pool = Pool()
-    Bill = pool.get('rsoft.billing.bill', type='report')
-    invoice = portal.scope.get(
-        'account.invoice', invoice, [('state', 'in', BILLED)])
-    extension, content, _, name = Bill.execute([invoice.id], {})
-    if extension != 'pdf':
-        abort(HTTPStatus.INTERNAL_SERVER_ERROR)
-    filename = f'{invoice.number or invoice.id}.pdf'
-    return portal.secure(Response(bytes(content),
-            content_type='application/pdf',
-            headers={
-                'Content-Disposition': f'attachment; filename="{filename}"',
-                }))
+    return bill_pdf(portal, invoice)
 
 
 @subscriber_route('/wallet')
