@@ -10,6 +10,7 @@ commands that bring the CAS there: the commands commit, or roll back,
 with their cause."""
 import datetime
 import json
+from zoneinfo import ZoneInfo
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -31,6 +32,7 @@ ASPECTS = {
     base.SUSPEND: 'suspend', base.RESUME: 'suspend',
     }
 PRIORITIES = [('express', "Express"), ('bulk', "Bulk")]
+UTC = datetime.timezone.utc
 
 
 def dumps(value):
@@ -114,6 +116,10 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
         "Expires", readonly=True,
         help="The last day of the product that ends first: the day after, "
         "the device is commanded again.")
+    expires_at = fields.DateTime(
+        "Expires At", readonly=True,
+        help="When the timed product (a PPV event, a rental) that ends "
+        "first ends: the device is then commanded again.")
     sequence = fields.Integer(
         "Sequence", required=True, readonly=True,
         help="The sequence of the device's last command.")
@@ -128,8 +134,8 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
         # The desired state is computed from the SMS, never typed in
         cls._system_fields |= {
             'system', 'device', 'address', 'connection', 'products',
-            'paired_with', 'suspended', 'blacklisted', 'expires', 'sequence',
-            'commands'}
+            'paired_with', 'suspended', 'blacklisted', 'expires',
+            'expires_at', 'sequence', 'commands'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('address_unique', Unique(t, t.system, t.address),
@@ -140,6 +146,7 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
                 Index(t, (t.connection, Index.Equality())),
                 Index(t, (t.paired_with, Index.Equality())),
                 Index(t, (t.expires, Index.Range())),
+                Index(t, (t.expires_at, Index.Range())),
                 })
         cls._buttons.update({
                 'resend': {'icon': 'tryton-refresh'},
@@ -224,8 +231,16 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
     # Desired state
 
     @classmethod
-    def desired(cls, lot, system, date):
-        "Return the Desired state of lot in system at date"
+    def now(cls):
+        """Return the time timed products are compared with (naive UTC, to
+        the second)"""
+        return datetime.datetime.now(UTC).replace(
+            tzinfo=None, microsecond=0)
+
+    @classmethod
+    def desired(cls, lot, system, date, now=None):
+        """Return the Desired state of lot in system at date (the
+        company's day) and now (UTC, cls.now() by default)"""
         connection = lot.connection
         if not connection or connection.state not in LIVE:
             connection = None
@@ -235,16 +250,20 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
             paired_with = cls.address_of(lot.paired_device)
         if blacklisted or not connection:
             return Desired(paired_with=paired_with, blacklisted=blacklisted)
-        products, missing = cls._products(system, connection, date)
+        products, missing = cls._products(
+            system, connection, date, now or cls.now())
         suspended = (connection.state == 'suspended'
             or connection.subscriber.state == 'suspended')
         return Desired(products, paired_with, suspended, missing=missing)
 
     @classmethod
-    def _products(cls, system, connection, date):
+    def _products(cls, system, connection, date, now):
         """Return the CAS products the lines of connection entitle from
-        date on, merged by product ID, and the offers with no mapping"""
+        date (timed ones from now) on, merged by product ID, and the
+        offers with no mapping"""
         subscriber = connection.subscriber
+        company = subscriber.company
+        zone = ZoneInfo(company.timezone) if company.timezone else UTC
         paid_until = None
         if getattr(subscriber, 'billing_mode', None) == 'prepaid':
             # The CAS stops the service by itself at the end of what the
@@ -255,22 +274,36 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
             if (line.state not in {'active', 'ended'}
                     or line.product.template.rsoft_kind not in TV_OFFERS):
                 continue
-            end = line.end_date
-            if paid_until and (not end or end > paid_until):
-                end = paid_until
-            if (end and end < date) or (end and end < line.start_date):
-                continue
+            window = cls._line_window(line)
+            if window:
+                start, end = window
+                if paid_until:
+                    end = min(end, _instant(paid_until, zone, end=True))
+                if end <= max(start, now):
+                    continue
+            else:
+                start, end = line.start_date, line.end_date
+                if paid_until and (not end or end > paid_until):
+                    end = paid_until
+                if (end and end < date) or (end and end < start):
+                    continue
             ids = system.product_ids(line.product)
             if ids is None:
                 missing.append(line.product.rec_name)
                 continue
             for id_ in ids:
-                start, stop = products.get(id_, (line.start_date, end))
-                start = min(start, line.start_date)
-                stop = None if not (stop and end) else max(stop, end)
-                products[id_] = (start, stop)
+                products[id_] = _cover(products.get(id_), (start, end), zone)
         return [base.Product(i, s, e).as_dict()
             for i, (s, e) in sorted(products.items())], missing
+
+    @classmethod
+    def _line_window(cls, line):
+        """Return the (start, end) datetimes (naive UTC) line entitles
+        between, or None to entitle its days
+
+        Modules selling timed entitlements (a PPV event, a rental)
+        override it: the CAS is then commanded for that window."""
+        return None
 
     # Commands
 
@@ -341,9 +374,12 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
 
     def _apply(self, desired, lot):
         self.products = dumps(desired.products)
-        ends = [p['end'] for p in desired.products if p['end']]
-        self.expires = (
-            datetime.date.fromisoformat(min(ends)) if ends else None)
+        ends = [base.Product.from_dict(p).end for p in desired.products]
+        days = [e for e in ends
+            if e and not isinstance(e, datetime.datetime)]
+        times = [e for e in ends if isinstance(e, datetime.datetime)]
+        self.expires = min(days) if days else None
+        self.expires_at = min(times) if times else None
         self.paired_with = desired.paired_with
         self.suspended = desired.suspended
         self.blacklisted = desired.blacklisted
@@ -381,10 +417,14 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
 
     @classmethod
     def expire(cls):
-        "Cron: command again the devices whose products ended yesterday"
+        """Cron: command again the devices whose products ended: a day
+        product yesterday, a timed one by now"""
         pool = Pool()
         Date = pool.get('ir.date')
-        records = cls.search([('expires', '<', Date.today())])
+        records = cls.search(['OR',
+                ('expires', '<', Date.today()),
+                ('expires_at', '<=', cls.now()),
+                ])
         cls.command([r.device for r in records], priority='bulk')
 
     @classmethod
@@ -515,6 +555,41 @@ class Connection(metaclass=PoolMeta):
             for connection in connections:
                 lots.update(connection.devices)
             CasDevice.command(CasDevice._targets(lots), full=True)
+
+
+def _instant(value, zone, end=False):
+    """Return the time (naive UTC) a start or end of a product stands for
+
+    A day starts at midnight in zone and an end day is included: its end
+    is the next midnight. No end is the end of time."""
+    if value is None:
+        return datetime.datetime.max
+    if isinstance(value, datetime.datetime):
+        return value
+    if end:
+        value += datetime.timedelta(days=1)
+    midnight = datetime.datetime.combine(value, datetime.time(), zone)
+    return midnight.astimezone(UTC).replace(tzinfo=None)
+
+
+def _cover(old, new, zone):
+    """Return the widest cover of the (start, end) ranges old and new of
+    one CAS product
+
+    Dates stay dates when they bound the cover (a tie goes to the day);
+    once a time bounds it, both ends are times, a day converted in zone."""
+    if old is None:
+        return new
+    start = min(old[0], new[0], key=lambda v: (
+            _instant(v, zone), isinstance(v, datetime.datetime)))
+    end = max(old[1], new[1], key=lambda v: (
+            _instant(v, zone, end=True),
+            not isinstance(v, datetime.datetime)))
+    if any(isinstance(v, datetime.datetime) for v in (start, end)):
+        start = _instant(start, zone)
+        if end is not None:
+            end = _instant(end, zone, end=True)
+    return start, end
 
 
 def notify_dispatchers():

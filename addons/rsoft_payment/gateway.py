@@ -12,6 +12,7 @@ from collections import Counter
 from decimal import Decimal
 
 import razorpay
+import stripe
 from razorpay.errors import (
     BadRequestError,
     GatewayError,
@@ -33,6 +34,7 @@ from trytond.model import (
 )
 from trytond.model.exceptions import ValidationError
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.rsoft_toolkit.guard import SystemFieldsMixin
 from trytond.modules.rsoft_toolkit.secret import SecretMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -765,7 +767,7 @@ class PaymentJournal(metaclass=PoolMeta):
         "this journal are recorded with.")
 
 
-class AccountPayment(metaclass=PoolMeta):
+class AccountPayment(SystemFieldsMixin, metaclass=PoolMeta):
     __name__ = 'account.payment'
 
     rsoft_subscriber = fields.Many2One(
@@ -786,6 +788,41 @@ class AccountPayment(metaclass=PoolMeta):
                 'invisible': ~Eval('rsoft_subscriber'),
                 }),
         'get_rsoft_payment')
+    rsoft_key = fields.Char(
+        "Portal Form Key", readonly=True, strip=False,
+        states={
+            'invisible': ~Eval('rsoft_key'),
+            },
+        help="The token of the subscriber portal's payment form the "
+        "payment was created from: the form submitted again returns this "
+        "payment.")
+    rsoft_purpose = fields.Selection(
+        [(None, "")] + PURPOSES, "Purpose", readonly=True,
+        states={
+            'invisible': ~Eval('rsoft_subscriber'),
+            },
+        help="What the subscriber pays for online: a wallet recharge, or "
+        "bills. A bill payment settles the open bills first even where the "
+        "payments of prepaid accounts top up the wallet first.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('rsoft_key_unique', Unique(t, t.company, t.rsoft_key),
+                'rsoft_payment.msg_account_payment_key_unique'),
+            ]
+        cls._system_fields |= {'rsoft_key', 'rsoft_purpose'}
+
+    @classmethod
+    def copy(cls, payments, default=None):
+        default = default.copy() if default is not None else {}
+        # A copy is not the portal's payment: another form, another
+        # purpose (and only the system sets them)
+        default.setdefault('rsoft_key')
+        default.setdefault('rsoft_purpose')
+        return super().copy(payments, default=default)
 
     @property
     def rsoft_external_id(self):
@@ -801,6 +838,72 @@ class AccountPayment(metaclass=PoolMeta):
                 ], limit=1)
         if payments:
             return payments[0].id
+
+    @classmethod
+    def rsoft_checkout(
+            cls, journal, subscriber, amount, key=None, purpose='recharge'):
+        """Create the Stripe payment of amount by subscriber for purpose,
+        processing, and return it
+
+        key is the token of the payment form: the payment created with it
+        for the subscriber is returned again, whatever its state, and no
+        other is created. The subscriber pays at its stripe_checkout_url;
+        Stripe's webhook succeeds it and a receipt is recorded."""
+        pool = Pool()
+        Subscriber = pool.get('rsoft.subscriber')
+        currency = subscriber.company.currency
+        amount = currency.round(Decimal(amount))
+        if amount <= 0:
+            raise UserError(gettext(
+                    'rsoft_payment.msg_gateway_order_amount',
+                    amount=amount, subscriber=subscriber.rec_name))
+        if key:
+            # A form posted twice at once: the second waits for the first
+            # and finds its payment
+            Subscriber.lock([subscriber])
+            payments = cls.search([
+                    ('company', '=', subscriber.company.id),
+                    ('rsoft_key', '=', key),
+                    ], limit=1)
+            if payments:
+                payment, = payments
+                if ((payment.rsoft_subscriber, payment.journal,
+                            payment.amount, payment.rsoft_purpose)
+                        != (subscriber, journal, amount, purpose)):
+                    raise UserError(gettext(
+                            'rsoft_payment.msg_gateway_order_key_reused'))
+                return payment
+        if (journal.process_method != 'stripe'
+                or not journal.rsoft_method
+                or journal.company != subscriber.company
+                or journal.currency != currency):
+            raise UserError(gettext(
+                    'rsoft_payment.msg_stripe_journal',
+                    journal=journal.rec_name, subscriber=subscriber.rec_name))
+        with Transaction().set_context(company=subscriber.company.id):
+            payment = cls(
+                company=subscriber.company, journal=journal,
+                kind='receivable', party=subscriber.party,
+                rsoft_subscriber=subscriber, amount=amount,
+                rsoft_key=key or None, rsoft_purpose=purpose,
+                reference=gettext(
+                    f'rsoft_payment.msg_gateway_order_{purpose}',
+                    customer_id=subscriber.customer_id))
+            payment.save()
+            cls.submit([payment])
+            try:
+                cls.stripe_checkout([payment])
+            except stripe.StripeError as exception:
+                logger.warning(
+                    "Stripe refused payment for %s: %s",
+                    subscriber.customer_id, exception)
+                raise UserError(gettext(
+                        'rsoft_payment.msg_stripe_checkout_refused',
+                        journal=journal.rec_name,
+                        error=exception.user_message or str(exception))
+                    ) from exception
+            cls.process([payment])
+        return cls(payment.id)
 
     @classmethod
     def succeed(cls, payments):
@@ -840,12 +943,17 @@ class Payment(metaclass=PoolMeta):
     def _allocation_policy(self):
         pool = Pool()
         Order = pool.get('rsoft.payment.gateway.order')
+        AccountPayment = pool.get('account.payment')
         policy = super()._allocation_policy()
+        if isinstance(self.origin, Order):
+            purpose = self.origin.purpose
+        elif isinstance(self.origin, AccountPayment):
+            purpose = self.origin.rsoft_purpose
+        else:
+            purpose = None
         # A subscriber paying a bill online expects the bill paid, even
         # where the payments of prepaid accounts top up the wallet first
-        if (isinstance(self.origin, Order)
-                and self.origin.purpose == 'bill'
-                and policy == 'wallet'):
+        if purpose == 'bill' and policy == 'wallet':
             policy = 'oldest_first'
         return policy
 

@@ -25,7 +25,7 @@ class Template(metaclass=PoolMeta):
             'required': Eval('rsoft_kind') == 'ppv',
             },
         help="When the event opens to its buyers: their entitlement "
-        "starts that day.")
+        "starts then.")
     ppv_end = fields.DateTime(
         "Window End",
         states={

@@ -2,10 +2,11 @@
 
 A purchase is a record of its own that points at what it set in motion:
 a subscription line of the offer for the days of its window (the
-entitlement ledger the CAS outbox reads, so the head-end is commanded as
-for any offer), the one-time charge of that line (which the bill runs
-find charged and never charge again), and either the invoice paid at once
-from the wallet or nothing more until the next bill carries the charge."""
+entitlement ledger the CAS outbox reads; the head-end is commanded for
+the window itself, see cas.py), the one-time charge of that line (which
+the bill runs find charged and never charge again), and either the
+invoice paid at once from the wallet or nothing more until the next bill
+carries the charge."""
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -137,7 +138,7 @@ class Purchase(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         'rsoft.subscription.line', "Subscription Line", readonly=True,
         ondelete='RESTRICT',
         help="The entitlement of the connection for the days of the "
-        "window, which the CAS is commanded from.")
+        "window; the CAS is commanded for the window itself.")
     charge = fields.Many2One(
         'rsoft.billing.charge', "Charge", readonly=True,
         ondelete='RESTRICT',
@@ -646,7 +647,8 @@ class Purchase(SystemFieldsMixin, Workflow, ModelSQL, ModelView):
         last day of the window
 
         It is ended from the start, as a one-day fee is: the expiry lists
-        do not show it and the rating charges it once."""
+        do not show it and the rating charges it once. The CAS outbox
+        entitles the window itself (CasDevice._line_window)."""
         pool = Pool()
         Line = pool.get('rsoft.subscription.line')
         line, = Line.create([{

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from trytond.backend import DatabaseOperationalError
 from trytond.exceptions import UserError
+from trytond.i18n import gettext
 from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response,
@@ -78,9 +79,27 @@ def answer(portal, value, status=HTTPStatus.OK):
     return portal.secure(response)
 
 
-def problem(portal, status, message):
-    "Answer an error: a status and a message, never a traceback"
-    return answer(portal, {'error': message}, status=status)
+# The errors a client tells apart by their code; the message, in the
+# language asked for, is for its user
+ERRORS = {
+    HTTPStatus.BAD_REQUEST: 'bad_request',
+    HTTPStatus.UNAUTHORIZED: 'unauthorized',
+    HTTPStatus.NOT_FOUND: 'not_found',
+    HTTPStatus.METHOD_NOT_ALLOWED: 'method_not_allowed',
+    HTTPStatus.UNPROCESSABLE_ENTITY: 'unprocessable',
+    HTTPStatus.TOO_MANY_REQUESTS: 'too_many_requests',
+    HTTPStatus.INTERNAL_SERVER_ERROR: 'internal_error',
+    }
+
+
+def problem(portal, status, code=None, message=None):
+    """Answer an error: its code and a translated message, never a
+    traceback"""
+    code = code or ERRORS.get(status, 'error')
+    if message is None:
+        message = gettext(f'rsoft_selfcare.msg_api_{code}')
+    return answer(portal, {'error': code, 'message': message},
+        status=status)
 
 
 def api_route(path, methods=('GET',), login=True):
@@ -98,8 +117,7 @@ def api_route(path, methods=('GET',), login=True):
             transaction.set_context(language=portal.language)
             portal.load_session()
             if login and not portal.session:
-                return problem(portal, HTTPStatus.UNAUTHORIZED,
-                    "authentication required")
+                return problem(portal, HTTPStatus.UNAUTHORIZED)
             if portal.scope:
                 transaction.set_context({
                         'company': portal.scope.company.id,
@@ -108,8 +126,7 @@ def api_route(path, methods=('GET',), login=True):
             try:
                 return func(portal, **arguments)
             except HTTPException as exception:
-                return problem(portal, exception.code,
-                    HTTPStatus(exception.code).phrase.lower())
+                return problem(portal, HTTPStatus(exception.code))
             except (TransactionError, DatabaseOperationalError):
                 # with_transaction retries the request
                 raise
@@ -117,8 +134,7 @@ def api_route(path, methods=('GET',), login=True):
                 # Logged for the operator; the client gets no traceback
                 logger.exception("channel-selector API %s", path)
                 transaction.rollback()
-                return problem(portal, HTTPStatus.INTERNAL_SERVER_ERROR,
-                    "internal error")
+                return problem(portal, HTTPStatus.INTERNAL_SERVER_ERROR)
         return wrapper
     return decorator
 
@@ -165,7 +181,8 @@ def auth_otp(portal):
         send_otp(login, 'api', accounts_of_login(login),
             portal.request.remote_addr)
     except UserError as error:
-        return problem(portal, HTTPStatus.TOO_MANY_REQUESTS, error.message)
+        return problem(portal, HTTPStatus.TOO_MANY_REQUESTS,
+            message=error.message)
     # The same answer whether the login exists or not
     return answer(portal, {'status': 'sent', 'valid_for': int(
                 Otp.validity().total_seconds())})
@@ -183,14 +200,12 @@ def auth_token(portal):
     login = normalize_login(str(value.get('login', ''))[:40])
     ip_address = portal.request.remote_addr
     if Attempt.locked(login, ip_address):
-        return problem(portal, HTTPStatus.TOO_MANY_REQUESTS,
-            "too many attempts")
+        return problem(portal, HTTPStatus.TOO_MANY_REQUESTS)
     otp = Otp.verify(login, 'api', str(value.get('otp', ''))[:10])
     party = otp.party if otp else None
     if not party or holder_of(accounts_of_login(login)) != party:
         Attempt.add(login, ip_address)
-        return problem(portal, HTTPStatus.UNAUTHORIZED,
-            "invalid login or OTP")
+        return problem(portal, HTTPStatus.UNAUTHORIZED, 'invalid_login')
     Attempt.clear(login)
     session = Session.new_portal_session(
         WebUser.subscriber_login(party), API_SESSION)

@@ -161,14 +161,29 @@ def bill(portal, invoice):
 
 def bill_pdf(portal, invoice):
     "Answer the PDF of the bill of invoice, a posted or paid one in scope"
-    pool = Pool()
-    Bill = pool.get('rsoft.billing.bill', type='report')
+    Bill = Pool().get('rsoft.billing.bill', type='report')
     invoice = portal.scope.get(
         'account.invoice', invoice, [('state', 'in', BILLED)])
-    extension, content, _, name = Bill.execute([invoice.id], {})
+    extension, content, _, _ = Bill.execute([invoice.id], {})
+    return pdf_response(portal, extension, content,
+        f'{invoice.number or invoice.id}.pdf')
+
+
+def receipt_pdf(portal, payment):
+    """Answer the PDF of the receipt of payment, a received one in scope
+    (the LCO portal's too)"""
+    Receipt = Pool().get('rsoft.payment.receipt', type='report')
+    payment = portal.scope.get(
+        'rsoft.payment', payment, [('state', '!=', 'draft')])
+    extension, content, _, _ = Receipt.execute([payment.id], {})
+    return pdf_response(portal, extension, content,
+        f'{payment.number or payment.id}.pdf')
+
+
+def pdf_response(portal, extension, content, filename):
+    "Answer a report's content as the PDF attachment filename"
     if extension != 'pdf':
         abort(HTTPStatus.INTERNAL_SERVER_ERROR)
-    filename = f'{invoice.number or invoice.id}.pdf'
     return portal.secure(Response(bytes(content),
             content_type='application/pdf',
             headers={

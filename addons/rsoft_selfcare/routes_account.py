@@ -1,5 +1,5 @@
 """The LCO portal's actions on its subscribers' accounts: new
-subscribers, activation, renewal, suspension, packs
+subscribers, activation, renewal, suspension, packs, receipts
 
 Each route is given a Portal (web.py): it reads only through
 portal.scope, and business rules stay in the models it calls. A refusal
@@ -19,6 +19,7 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import abort
 from trytond.transaction import Transaction
 
+from .routes import receipt_pdf
 from .web import route, translate
 
 # The fields of the customer application form (CAF), as posted
@@ -306,3 +307,9 @@ def packs(portal, connection):
             'offers': offers_for(scope.lco, today),
             'today': today,
             })
+
+
+@route('/receipts/<int:payment>.pdf')
+def receipt(portal, payment):
+    "The receipt the LCO hands over or sends after collecting"
+    return receipt_pdf(portal, payment)

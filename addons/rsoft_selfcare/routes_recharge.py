@@ -1,10 +1,12 @@
 """The subscriber portal's online payments: a wallet recharge or a bill
-paid through the operator's Razorpay Checkout
+paid through the operator's Razorpay Checkout, or by card through Stripe
 
 The order is created on Razorpay by the server, with a key the form
 carries: a double click or a re-posted form finds the same order. The
 money is recorded once, by whichever comes first of the Checkout's
-confirmation and Razorpay's webhook (rsoft_payment)."""
+confirmation and Razorpay's webhook (rsoft_payment). A card payment is a
+Stripe account.payment made with the same key, paid on the checkout page
+of account_payment_stripe; Stripe's webhook records its receipt."""
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from secrets import token_urlsafe
@@ -27,8 +29,24 @@ def _gateway(portal):
     return gateways[0] if gateways else None
 
 
+def _stripe_journal(account):
+    "Return the operator's Stripe journal for account's payments, else None"
+    Journal = Pool().get('account.payment.journal')
+    # The operator's configuration, not a record of a subscriber: the
+    # account, reached through the scope, gives its company
+    journals = Journal.search([
+            ('company', '=', account.company.id),
+            ('currency', '=', account.company.currency.id),
+            ('process_method', '=', 'stripe'),
+            ('rsoft_method', '!=', None),
+            ], order=[('id', 'ASC')], limit=1)
+    return journals[0] if journals else None
+
+
 # Razorpay's Checkout opens its frames and calls its API on this origin
 RAZORPAY_API = 'https://api.razorpay.com'
+# The card page asks again for the payment's state after these seconds
+CARD_REFRESH = 5
 
 
 def suggestions(account):
@@ -54,13 +72,14 @@ def _open_invoices(account):
             ])
 
 
-def _form_values(portal, account):
+def _form_values(portal, account, methods):
     return {
         'accounts': portal.scope.accounts,
         'account': account,
         'suggestions': suggestions(account),
         'currency': account.company.currency,
         'key': token_urlsafe(16),
+        'methods': list(methods),
         }
 
 
@@ -68,14 +87,21 @@ def _form_values(portal, account):
 def recharge(portal):
     pool = Pool()
     Order = pool.get('rsoft.payment.gateway.order')
+    AccountPayment = pool.get('account.payment')
     scope = portal.scope
     request = portal.request
-    gateway = _gateway(portal)
     source = request.form if request.method == 'POST' else request.args
     account_id = source.get('account', type=int) or scope.owners[0]
     account = scope.get('rsoft.subscriber', account_id)
-    values = _form_values(portal, account)
-    if not gateway:
+    # The ways to pay online the operator configured, Razorpay first
+    methods = {via: method for via, method in [
+            ('razorpay', _gateway(portal)),
+            ('stripe', _stripe_journal(account)),
+            ] if method}
+    values = _form_values(portal, account, methods)
+    via = (request.form.get('via') if request.method == 'POST' else None
+        ) or next(iter(methods), None)
+    if via not in methods:
         return portal.render('subscriber/recharge.html',
             error='sc_no_gateway', status=HTTPStatus.SERVICE_UNAVAILABLE,
             **values)
@@ -95,10 +121,16 @@ def recharge(portal):
     purpose = 'recharge' if account.billing_mode == 'prepaid' else 'bill'
     key = request.form.get('key', '')[:64] or None
     try:
-        order = Order.create_order(gateway, account, amount, key=key,
-            purpose=purpose)
+        if via == 'stripe':
+            payment = AccountPayment.rsoft_checkout(methods['stripe'],
+                account, amount, key=key, purpose=purpose)
+        else:
+            order = Order.create_order(methods['razorpay'], account, amount,
+                key=key, purpose=purpose)
     except UserError as error:
         return portal.refuse('subscriber/recharge.html', error, **values)
+    if via == 'stripe':
+        return portal.redirect(f'/recharge/card/{payment.id}')
     if order.state != 'created':
         # The form sent again once paid: its receipt, not a new payment
         return portal.redirect(f'/recharge/{order.id}')
@@ -139,3 +171,16 @@ def order_status(portal, order):
     if order.state == 'created' and request.args.get('retry'):
         return checkout(portal, order)
     return portal.render('subscriber/order.html', order=order)
+
+
+@subscriber_route('/recharge/card/<int:payment>')
+def card(portal, payment):
+    """A card payment: the link to Stripe's checkout page while it is
+    processing, the receipt once Stripe tells it succeeded"""
+    payment = portal.scope.get('account.payment', payment, [
+            ('kind', '=', 'receivable'),
+            ('journal.process_method', '=', 'stripe'),
+            ])
+    return portal.render('subscriber/card.html', payment=payment,
+        refresh=CARD_REFRESH if payment.state not in {
+            'succeeded', 'failed'} else None)

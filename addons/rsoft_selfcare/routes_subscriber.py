@@ -13,7 +13,7 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import abort
 
 from .catalogue import catalogue_prices
-from .routes import BILLED, bill_pdf
+from .routes import BILLED, bill_pdf, receipt_pdf
 from .web import SESSION_COOKIE, SubscriberPortal, route
 
 # TRAI's QoS regulations: six months of usage history on the portal
@@ -79,11 +79,17 @@ def start_session(portal, party):
     return response
 
 
+# The ways a login is proven: the step shown again when it fails, and
+# the error told
+PROOFS = {
+    'verify': ('otp', 'otp_failed'),
+    'password': ('password', 'sc_login_failed'),
+    }
+
+
 @subscriber_route('/login', methods=('GET', 'POST'), login=False)
 def login(portal):
-    pool = Pool()
-    Otp = pool.get('rsoft.selfcare.otp')
-    Attempt = pool.get('rsoft.selfcare.login.attempt')
+    Attempt = Pool().get('rsoft.selfcare.login.attempt')
     request = portal.request
     if request.method == 'GET':
         if portal.session:
@@ -91,42 +97,49 @@ def login(portal):
         step = 'password' if request.args.get('password') else 'login'
         return portal.render('subscriber/login.html', step=step)
     form = request.form
+    action = form.get('action')
+    if action != 'otp' and action not in PROOFS:
+        abort(HTTPStatus.BAD_REQUEST)
     typed = form.get('login', '').strip()[:40]
     login = normalize_login(typed)
     ip_address = request.remote_addr
-    action = form.get('action')
-    values = {'login': typed}
     if Attempt.locked(login, ip_address):
         return portal.render('subscriber/login.html', step='login',
             error='login_locked', status=HTTPStatus.TOO_MANY_REQUESTS,
-            **values)
+            login=typed)
     if action == 'otp':
-        try:
-            send_otp(login, 'login', accounts_of(login), ip_address)
-        except UserError as error:
-            return portal.render('subscriber/login.html', step='login',
-                message=error.message, status=HTTPStatus.TOO_MANY_REQUESTS,
-                **values)
-        return portal.render('subscriber/login.html', step='otp', **values)
-    if action == 'verify':
-        otp = Otp.verify(login, 'login', form.get('otp'))
-        party = otp.party if otp else None
-        if not party or holder_of(accounts_of(login)) != party:
-            Attempt.add(login, ip_address)
-            return portal.render('subscriber/login.html', step='otp',
-                error='otp_failed', status=HTTPStatus.UNAUTHORIZED,
-                **values)
-    elif action == 'password':
-        party = _check_password(login, form.get('password', ''))
-        if not party:
-            Attempt.add(login, ip_address)
-            return portal.render('subscriber/login.html', step='password',
-                error='sc_login_failed', status=HTTPStatus.UNAUTHORIZED,
-                **values)
-    else:
-        abort(HTTPStatus.BAD_REQUEST)
+        return _login_otp(portal, login, typed)
+    party = _proven(login, action, form)
+    if not party:
+        Attempt.add(login, ip_address)
+        step, error = PROOFS[action]
+        return portal.render('subscriber/login.html', step=step,
+            error=error, status=HTTPStatus.UNAUTHORIZED, login=typed)
     Attempt.clear(login)
     return start_session(portal, party)
+
+
+def _login_otp(portal, login, typed):
+    "Send the login's OTP and ask for it"
+    try:
+        send_otp(login, 'login', accounts_of(login),
+            portal.request.remote_addr)
+    except UserError as error:
+        return portal.render('subscriber/login.html', step='login',
+            message=error.message, status=HTTPStatus.TOO_MANY_REQUESTS,
+            login=typed)
+    return portal.render('subscriber/login.html', step='otp', login=typed)
+
+
+def _proven(login, action, form):
+    "Return the party the OTP or the password of login proves, else None"
+    Otp = Pool().get('rsoft.selfcare.otp')
+    if action == 'password':
+        return _check_password(login, form.get('password', ''))
+    otp = Otp.verify(login, 'login', form.get('otp'))
+    party = otp.party if otp else None
+    if party and holder_of(accounts_of(login)) == party:
+        return party
 
 
 def send_otp(login, purpose, accounts, ip_address):
@@ -273,6 +286,11 @@ def bills(portal):
 @subscriber_route('/invoices/<int:invoice>/bill.pdf')
 def bill(portal, invoice):
     return bill_pdf(portal, invoice)
+
+
+@subscriber_route('/receipts/<int:payment>.pdf')
+def receipt(portal, payment):
+    return receipt_pdf(portal, payment)
 
 
 @subscriber_route('/wallet')

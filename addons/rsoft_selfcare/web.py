@@ -153,6 +153,7 @@ class SubscriberScope(Scope):
         'account.invoice': 'rsoft_subscriber',
         'rsoft.payment': 'subscriber',
         'rsoft.payment.gateway.order': 'subscriber',
+        'account.payment': 'rsoft_subscriber',
         'rsoft.cas.command': 'connection.subscriber',
         'rsoft.complaint': 'subscriber',
         'rsoft.subscription.request': 'subscriber',

@@ -126,10 +126,13 @@ class DemoServer:
 
     login = 'admin'
 
-    def __init__(self, url, database, password, lco_passwords=None):
+    def __init__(self, url, database, password, lco_passwords=None,
+            log=None):
         self.url = url
         self.database = database
         self.password = password
+        # The server's output: what a failing test shows of it
+        self.log = log
         # {login: password} of the LCOs' logins
         self.lco_passwords = lco_passwords or {}
         self._authorization = None
@@ -207,7 +210,8 @@ def demo_server(tmp_path_factory):
     url = f'http://127.0.0.1:{port}/'
     try:
         _wait_for(url, process, server_log)
-        yield DemoServer(url, DATABASE, password, lco_passwords)
+        yield DemoServer(url, DATABASE, password, lco_passwords,
+            log=server_log)
     finally:
         process.terminate()
         try:
@@ -399,11 +403,25 @@ class SaoClient:
                     > tabs)
                 return
             except (TimeoutException, StaleElementReferenceException):
+                # An error dialog does not go away by clicking again
+                if self._blockers(log=False):
+                    break
                 row = self.wait.until(
                     lambda d: d.execute_script(
                         self._FIND_ROW, path[-1], parent),
                     f'menu entry {" / ".join(path)} not found')
-        raise AssertionError(f'menu entry {" / ".join(path)} opens no tab')
+        raise AssertionError(f'menu entry {" / ".join(path)} opens no tab'
+            + self._blockers())
+
+    def _blockers(self, log=True):
+        "What may have stopped the client: its dialogs, the server's log"
+        from selenium.webdriver.common.by import By
+        dialogs = [d.text for d in self.driver.find_elements(
+                By.CSS_SELECTOR, '.modal-dialog') if d.is_displayed()]
+        text = ''.join(f'\ndialog: {d}' for d in dialogs)
+        if log and self.server.log:
+            text += f'\nserver log:\n{_tail(self.server.log)}'
+        return text
 
     def current_list(self):
         "The rows of the list in the current tab, once loaded, as texts"

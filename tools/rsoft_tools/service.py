@@ -1,6 +1,7 @@
 """The demo operator's service desk (rsoft_workorder): areas by PIN code,
 field technicians of each LCO and of the MSO, the fees and officers of
 the service configuration, and a morning's complaints and work orders"""
+from collections import Counter
 from decimal import Decimal
 
 # Technicians of each LCO (two) and of the MSO, by partner code
@@ -114,14 +115,25 @@ class ServiceLoader:
         partners = {p.code: p for p in Partner.search([
                     ('code', 'in', list(TECHNICIANS)),
                     ])}
+        # A PIN code belongs to one area: LCOs of one city share its
+        # codes, each goes to the LCO with the most subscribers there
+        counts = Counter()
+        lcos = [p for p in partners.values() if p.role == 'lco']
+        for subscriber in Subscriber.search([
+                    ('lco', 'in', [p.id for p in lcos]),
+                    ('installation_address.postal_code', '!=', None),
+                    ]):
+            counts[subscriber.installation_address.postal_code,
+                subscriber.lco.code] += 1
+        owner = {}
+        for (postal_code, code), count in sorted(counts.items()):
+            if count > counts.get((postal_code, owner.get(postal_code)), 0):
+                owner[postal_code] = code
         areas = {}
         for code, partner in partners.items():
             if partner.role != 'lco':
                 continue
-            codes = sorted({s.installation_address.postal_code
-                    for s in Subscriber.search([('lco', '=', partner.id)])
-                    if s.installation_address
-                    and s.installation_address.postal_code})
+            codes = sorted(c for c, lco in owner.items() if lco == code)
             if codes:
                 areas[code], = Area.create([{
                             'name': partner.party.name,

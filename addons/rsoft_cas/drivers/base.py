@@ -50,25 +50,66 @@ ACKED, REJECTED, SENT, UNKNOWN = 'acked', 'rejected', 'sent', 'unknown'
 
 @dataclasses.dataclass
 class Product:
-    "A CAS product the device is entitled to, from start to end included"
+    """A CAS product the device is entitled to
+
+    Day form: start and end are dates, both days included, as a pack's
+    subscription runs. Timed form: start and end are datetimes in UTC
+    (naive, as Tryton stores them; an aware one is converted), to the
+    second, entitled from start until end, as a PPV event's window or a
+    rental. end None: no end. as_dict gives dates as 'YYYY-MM-DD' and
+    times as 'YYYY-MM-DDTHH:MM:SSZ'; from_dict reads both back."""
     id: str
     start: datetime.date
     end: Optional[datetime.date] = None
 
+    def __post_init__(self):
+        self.start = _utc(self.start)
+        self.end = _utc(self.end)
+        if (self.end is not None
+                and self.timed != isinstance(self.end, datetime.datetime)):
+            raise ValueError(
+                f'product {self.id}: start and end must both be dates '
+                'or both be times')
+
+    @property
+    def timed(self):
+        return isinstance(self.start, datetime.datetime)
+
     def as_dict(self):
         return {
             'id': self.id,
-            'start': self.start.isoformat(),
-            'end': self.end.isoformat() if self.end else None,
+            'start': _format(self.start),
+            'end': _format(self.end) if self.end else None,
             }
 
     @classmethod
     def from_dict(cls, value):
         return cls(
             id=str(value['id']),
-            start=datetime.date.fromisoformat(value['start']),
-            end=(datetime.date.fromisoformat(value['end'])
-                if value.get('end') else None))
+            start=_parse(value['start']),
+            end=_parse(value['end']) if value.get('end') else None)
+
+
+def _utc(value):
+    "value as a naive UTC datetime to the second, or the date it is"
+    if not isinstance(value, datetime.datetime):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    # CAS take times to the second
+    return value.replace(microsecond=0)
+
+
+def _format(value):
+    if isinstance(value, datetime.datetime):
+        return value.isoformat() + 'Z'
+    return value.isoformat()
+
+
+def _parse(text):
+    if 'T' in text:
+        return _utc(datetime.datetime.fromisoformat(text))
+    return datetime.date.fromisoformat(text)
 
 
 @dataclasses.dataclass

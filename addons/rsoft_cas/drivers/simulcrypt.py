@@ -223,6 +223,9 @@ SECTION_DATA = SECTION_SIZE - SECTION_HEADER.size - 4
 MAX_SECTIONS = 15
 EPOCH = datetime.date(2000, 1, 1)
 NO_END = 0xFFFF
+# A timed product counts seconds (UTC) from EPOCH in 4 bytes
+EPOCH_TIME = datetime.datetime(2000, 1, 1)
+NO_END_TIME = 0xFFFFFFFF
 FINGERPRINT_MODES = {'overt': 0, 'covert': 1}
 BODY_HEADER = struct.Struct('>BBI')
 TLV = struct.Struct('>BH')
@@ -250,11 +253,22 @@ def _uint16(value, name):
     return struct.pack('>H', value)
 
 
+def _second(when):
+    seconds = int((when - EPOCH_TIME).total_seconds())
+    if not 0 <= seconds < NO_END_TIME:
+        raise ValueError(f'time out of range: {when}')
+    return seconds
+
+
 def _product(product):
-    end = _day(product.end) if product.end else NO_END
     data = _text(product.id)
-    return (bytes([len(data)]) + data
-        + struct.pack('>HH', _day(product.start), end))
+    if product.timed:
+        end = _second(product.end) if product.end else NO_END_TIME
+        bounds = struct.pack('>II', _second(product.start), end)
+    else:
+        end = _day(product.end) if product.end else NO_END
+        bounds = struct.pack('>HH', _day(product.start), end)
+    return bytes([len(data)]) + data + bounds
 
 
 def _fingerprint_mode(value):
@@ -274,7 +288,11 @@ FIELDS = {
     'mode': (0x07, _fingerprint_mode),
     'reason': (0x08, lambda v: _text(v, 0xffff)),
     }
+# A product with times rather than days: a decoder of day products
+# only skips it, and entitles no more than before
+TIMED_PRODUCT = 0x09
 TAGS = {tag: name for name, (tag, _) in FIELDS.items()}
+TAGS[TIMED_PRODUCT] = 'products'
 # The fields of each action and their default (None: required, ...:
 # left out when absent)
 ACTION_FIELDS = {
@@ -326,8 +344,11 @@ def _action_data(command):
             values = [value]
         tag, encode = FIELDS[name]
         for value in values:
+            field = tag
+            if name == 'products' and value.timed:
+                field = TIMED_PRODUCT
             value = encode(value)
-            data.append(TLV.pack(tag, len(value)) + value)
+            data.append(TLV.pack(field, len(value)) + value)
     return b''.join(data)
 
 
@@ -435,18 +456,25 @@ def _join_sections(datagram):
     return table_id, len(sections), b''.join(s[4] for s in sections)
 
 
-def _decode_field(name, reader, size):
+def _decode_product(tag, value):
+    product = _Reader(value)
+    id_ = product.text()
+    if tag == TIMED_PRODUCT:
+        start, end = product.uint(4), product.uint(4)
+        start = EPOCH_TIME + datetime.timedelta(seconds=start)
+        end = (None if end == NO_END_TIME
+            else EPOCH_TIME + datetime.timedelta(seconds=end))
+    else:
+        start, end = product.uint(2), product.uint(2)
+        start = EPOCH + datetime.timedelta(start)
+        end = None if end == NO_END else EPOCH + datetime.timedelta(end)
+    return base.Product(id_, start, end).as_dict()
+
+
+def _decode_field(tag, name, reader, size):
     value = reader.take(size)
     if name == 'products':
-        product = _Reader(value)
-        id_ = product.text()
-        start, end = product.uint(2), product.uint(2)
-        return {
-            'id': id_,
-            'start': (EPOCH + datetime.timedelta(start)).isoformat(),
-            'end': (None if end == NO_END
-                else (EPOCH + datetime.timedelta(end)).isoformat()),
-            }
+        return _decode_product(tag, value)
     elif name in {'duration', 'repeat'}:
         return int.from_bytes(value, 'big')
     elif name == 'mode':
@@ -466,7 +494,7 @@ def _decode_payload(action, reader):
             # A field of a later format version
             reader.take(size)
             continue
-        value = _decode_field(name, reader, size)
+        value = _decode_field(tag, name, reader, size)
         if name == 'products':
             payload.setdefault(name, []).append(value)
         else:

@@ -37,6 +37,9 @@ class FakeVendor:
         self.refused = []
         # (key, action, device, payload) of every command applied
         self.applied = []
+        # The head-end's clock (naive UTC), None: stopped. A timed product
+        # is dropped once its end has passed, as the head-end stops it
+        self.now = None
 
     def reject_device(self, device, reason='unknown card'):
         self.rejected_devices[device] = reason
@@ -53,6 +56,10 @@ class FakeVendor:
         "Write a signed state export; return its name"
         stamp = stamp or datetime.datetime.now(datetime.UTC)
         name = f'{self.prefix}-state-{stamp:%Y%m%dT%H%M%SZ}.csv'
+        if self.now is not None:
+            for state in self.devices.values():
+                state['products'] = [p for p in state['products']
+                    if not self._ended(base.Product.from_dict(p))]
         rows = [[device, json.dumps(state['products']),
                 state['paired_with'], int(state['suspended']),
                 int(state['blacklisted'])]
@@ -121,11 +128,20 @@ class FakeVendor:
             return f'E02 {self.rejected_devices[device]}'
         if self.devices.get(device, {}).get('blacklisted'):
             return 'E03 device blacklisted'
-        if action == base.ENTITLE and self.products is not None:
+        if action == base.ENTITLE:
             for product in payload.get('products', []):
-                if product['id'] not in self.products:
+                try:
+                    base.Product.from_dict(product)
+                except (KeyError, TypeError, ValueError):
+                    return f'E05 malformed product {product!r}'
+                if (self.products is not None
+                        and product['id'] not in self.products):
                     return f"E04 unknown product {product['id']}"
         return ''
+
+    def _ended(self, product):
+        return (product.timed and product.end is not None
+            and product.end <= self.now)
 
     def _device(self, device):
         return self.devices.setdefault(device, {

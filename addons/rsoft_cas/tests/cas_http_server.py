@@ -65,6 +65,9 @@ class CasHttpServer:
     page_size: devices per page of the export.
     reject_devices: addresses the CAS rejects as unknown (E101).
     unknown_products: product ids the CAS rejects (E104).
+    now: the head-end's clock (naive UTC), None: stopped. A timed product
+    (a PPV event, a rental) is dropped once its end has passed, as a CAS
+    stops it by itself.
 
     applied: the commands applied, as received, in order.
     effects: times each key was applied (at most 1: idempotent).
@@ -102,6 +105,7 @@ class CasHttpServer:
         self.hits = collections.Counter()
         self._failures = collections.deque()
         self.delay = 0
+        self.now = None
         self._httpd = None
         self._thread = None
         self._timer = None
@@ -202,6 +206,7 @@ class CasHttpServer:
             record = self.devices.get(device)
             if record is None:
                 return None
+            self._expire(record)
             return base.DeviceState(
                 device=device,
                 products=[base.Product.from_dict(p) for p in record.products],
@@ -276,6 +281,14 @@ class CasHttpServer:
             for product in payload.get('products', []):
                 if not isinstance(product, dict) or not product.get('id'):
                     raise CasError('E100', 'malformed product')
+                try:
+                    bounds = base.Product.from_dict(product)
+                except (KeyError, TypeError, ValueError):
+                    raise CasError('E100', 'malformed product')
+                if bounds.end and bounds.end < bounds.start:
+                    raise CasError(
+                        'E100', f'product {product["id"]} ends before '
+                        'it starts')
                 if product['id'] in self.unknown_products:
                     raise CasError('E104', f'unknown product {product["id"]}')
         elif action in {base.PAIR, base.UNPAIR}:
@@ -324,7 +337,10 @@ class CasHttpServer:
         "The device as the contract answers it, None if unknown"
         with self._lock:
             record = self.devices.get(address)
-            return record.as_dict(address) if record else None
+            if record is None:
+                return None
+            self._expire(record)
+            return record.as_dict(address)
 
     def export(self, cursor):
         "A page of devices from cursor, and the cursor of the next page"
@@ -332,10 +348,20 @@ class CasHttpServer:
         with self._lock:
             addresses = itertools.islice(
                 self.devices, start, start + self.page_size)
-            page = [self.devices[a].as_dict(a) for a in addresses]
+            page = []
+            for address in addresses:
+                self._expire(self.devices[address])
+                page.append(self.devices[address].as_dict(address))
             more = start + self.page_size < len(self.devices)
         # Devices are never removed: an offset stays valid while paging
         return page, str(start + self.page_size) if more else None
+
+    def _expire(self, record):
+        "Drop the timed products of record whose end has passed"
+        if self.now is None:
+            return
+        record.products = [p for p in record.products
+            if not _ended(base.Product.from_dict(p), self.now)]
 
     def health(self):
         with self._lock:
@@ -460,6 +486,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header('Retry-After', '1')
         self.end_headers()
         self.wfile.write(body)
+
+
+def _ended(product, now):
+    return product.timed and product.end is not None and product.end <= now
 
 
 def _error(code, message):

@@ -17,6 +17,9 @@ from simulcrypt import MUX
 from simulcrypt.MUX import MUXSimulator
 from simulcrypt.specification import SimulcryptSpecification as spec
 
+from ..drivers import base
+from ..drivers.simulcrypt import decode_datagram
+
 CLIENT_ID = 0x4ae60000
 DATAGRAM = 0x0005
 
@@ -91,6 +94,25 @@ class RecordingMux(MUXSimulator):
 
     def __exit__(self, *exc):
         self.stop()
+
+    def entitlements(self, device, now=None):
+        """The products a card would hold after the messages accepted for
+        device, as base.Product; at now (naive UTC) without the timed
+        products whose end has passed, as the card stops them by itself"""
+        products = []
+        for datagram in self.datagrams:
+            message = decode_datagram(datagram)
+            if message['target'] != 'device' or message['device'] != device:
+                continue
+            if message['action'] == base.ENTITLE:
+                products = [base.Product.from_dict(p)
+                    for p in message['payload']['products']]
+            elif message['action'] == base.REVOKE:
+                products = []
+        if now is not None:
+            products = [p for p in products
+                if not (p.timed and p.end is not None and p.end <= now)]
+        return products
 
     def settings(self, **overrides):
         "The settings of a driver for this MUX"

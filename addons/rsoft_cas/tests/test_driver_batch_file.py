@@ -19,6 +19,7 @@ from trytond.modules.rsoft_cas.tests.batch_vendor import FakeVendor
 
 KEY = 'S3CRET-signing-key-do-not-leak'
 D = datetime.date
+DT = datetime.datetime
 
 
 @pytest.fixture
@@ -340,6 +341,45 @@ def test_export_state(driver, vendor, folders):
         [['VC-1', '[]', '', '0', '0']], key='not the key')
     assert driver.query_device('VC-3').blacklisted
     assert driver.untrusted == ['CAS-state-20250103T060000Z.csv']
+
+
+def test_timed_product(driver, vendor, folders):
+    """A PPV window goes in the payload column in UTC; the vendor applies
+    it, exports it and stops it at its end"""
+    gold = base.Product('P101', D(2025, 1, 1), D(2025, 1, 31))
+    match = base.Product(
+        'PPV-1', DT(2025, 1, 12, 14, 0), DT(2025, 1, 12, 17, 30))
+    driver.submit([base.Command('k1', 1, base.ENTITLE, 'VC-1',
+                payload={'products': [gold.as_dict(), match.as_dict()]})])
+
+    batch, = [n for n in files(folders['outbox']) if n.endswith('.csv')]
+    row, = csv.DictReader(io.StringIO(
+            (folders['outbox'] / batch).read_text(), newline=''))
+    assert json.loads(row['payload'])['products'][1] == {
+        'id': 'PPV-1', 'start': '2025-01-12T14:00:00Z',
+        'end': '2025-01-12T17:30:00Z'}
+    vendor.process()
+    assert [r.status for r in driver.collect()] == ['acked']
+
+    vendor.now = DT(2025, 1, 12, 17, 29)
+    vendor.export(DT(2025, 1, 12, 17, 29))
+    assert driver.query_device('VC-1').products == [gold, match]
+    vendor.now = DT(2025, 1, 12, 17, 30)
+    vendor.export(DT(2025, 1, 12, 17, 30))
+    assert driver.query_device('VC-1').products == [gold]
+
+
+def test_malformed_product_rejected(driver, vendor):
+    "A product with a day for a start and a time for an end is refused"
+    driver.submit([base.Command('k1', 1, base.ENTITLE, 'VC-1',
+                payload={'products': [{'id': 'PPV-1',
+                            'start': '2025-01-12',
+                            'end': '2025-01-12T17:30:00Z'}]})])
+    vendor.process()
+    result, = driver.collect()
+    assert result.status == 'rejected'
+    assert result.error.startswith('E05 malformed product')
+    assert 'VC-1' not in vendor.devices
 
 
 def test_missing_folder(driver, folders, tmp_path):

@@ -11,8 +11,12 @@ from trytond.modules.rsoft_cas.tests.cas_http_server import CasHttpServer
 
 TOKEN = 'S3CRET-token-do-not-leak'
 D = datetime.date
+DT = datetime.datetime
 GOLD = base.Product('P101', D(2026, 3, 1), D(2026, 3, 31))
 SPORTS = base.Product('P202', D(2026, 3, 1))
+# 19:30 to 23:00 in India
+MATCH = base.Product(
+    'PPV-IPL', DT(2026, 3, 8, 14, 0), DT(2026, 3, 8, 17, 30))
 
 
 @pytest.fixture
@@ -89,6 +93,34 @@ def test_entitle_is_absolute(cas, driver):
 
     driver.submit([command('k3', 3, base.REVOKE, 'CARD1')])
     assert driver.query_device('CARD1').products == []
+
+
+def test_timed_product(cas, driver):
+    "A PPV window goes in UTC, comes back alike and ends at its time"
+    results = driver.submit([entitle('k1', 1, 'CARD1', GOLD, MATCH)])
+
+    assert statuses(results) == [base.ACKED]
+    products = cas.applied[0]['payload']['products']
+    assert products[1] == {'id': 'PPV-IPL',
+        'start': '2026-03-08T14:00:00Z', 'end': '2026-03-08T17:30:00Z'}
+    assert driver.query_device('CARD1').products == [GOLD, MATCH]
+    cas.now = DT(2026, 3, 8, 17, 29)
+    assert driver.query_device('CARD1').products == [GOLD, MATCH]
+    cas.now = DT(2026, 3, 8, 17, 30)
+    assert driver.query_device('CARD1').products == [GOLD]
+    exported, = driver.export_state()
+    assert exported.products == [GOLD]
+
+
+def test_malformed_product_rejected(cas, driver):
+    "The CAS refuses a product that mixes a day and a time"
+    results = driver.submit([base.Command('k1', 1, base.ENTITLE, 'CARD1',
+                payload={'products': [{'id': 'PPV-IPL',
+                            'start': '2026-03-08',
+                            'end': '2026-03-08T17:30:00Z'}]})])
+
+    assert statuses(results) == [base.REJECTED]
+    assert results[0].error == 'E100 malformed product'
 
 
 def test_duplicate_key(cas, driver):

@@ -19,8 +19,12 @@ from trytond.modules.rsoft_cas.drivers.simulcrypt import (
 from trytond.modules.rsoft_cas.tests.mux_peer import RecordingMux
 
 D = datetime.date
+DT = datetime.datetime
 GOLD = base.Product('P101', D(2026, 3, 1), D(2026, 3, 31))
 SPORTS = base.Product('P202', D(2026, 3, 1))
+# 19:30 to 23:00 in India
+MATCH = base.Product(
+    'PPV-IPL', DT(2026, 3, 8, 14, 0), DT(2026, 3, 8, 17, 30))
 OSD_TEXT = 'प्रिय ग्राहक, आपका रिचार्ज 5 तारीख को समाप्त होगा 📺'
 # data_provision around a datagram in protocol version 3: header,
 # client_id, data_channel_id, data_stream_id, data_id, datagram header
@@ -168,6 +172,53 @@ def test_encode_refuses_bad_commands():
         encode_command(base.Command('k', 1, base.OSD, target='region'))
     with pytest.raises(ValueError, match='too large'):
         encode_command(entitle('k', 1, 'SC1', *[GOLD] * 5000))
+
+
+def test_day_products_unchanged():
+    "Day products give the bytes of the example of doc/emm_payload.md"
+    section, = encode_command(
+        entitle('7f3a-0001', 42, '1000200030004000', GOLD, SPORTS))
+    assert section == bytes.fromhex(
+        '82 f0 43 28 7f c1 00 00 01 01 00 00 00 2a'
+        ' 09 37 66 33 61 2d 30 30 30 31'
+        ' 10 31 30 30 30 32 30 30 30 33 30 30 30 34 30 30 30 00'
+        ' 01 00 09 04 50 31 30 31 25 54 25 72'
+        ' 01 00 09 04 50 32 30 32 25 54 ff ff 1d 0e 2f 47')
+
+
+def test_timed_products():
+    "A PPV window travels in seconds under tag 0x09, in the list's order"
+    cmd = entitle('k-ppv', 43, 'SC0001', GOLD, MATCH, SPORTS)
+    section, = encode_command(cmd)
+    assert bytes.fromhex('09 00 10 07 50 50 56 2d 49 50 4c'
+        ' 31 40 3d 60 31 40 6e 98') in section
+    assert as_sent(section) == dataclasses.asdict(cmd)
+    assert as_sent(section)['payload']['products'][1] == {
+        'id': 'PPV-IPL', 'start': '2026-03-08T14:00:00Z',
+        'end': '2026-03-08T17:30:00Z'}
+
+    rental = base.Product('VOD-1', DT(2026, 3, 2, 15, 30, 27))
+    section, = encode_command(entitle('k-vod', 44, 'SC0001', rental))
+    assert section[-8:-4] == b'\xff\xff\xff\xff'
+    assert as_sent(section)['payload']['products'] == [rental.as_dict()]
+
+    with pytest.raises(ValueError, match='time out of range'):
+        encode_command(entitle('k', 1, 'SC1',
+                base.Product('P', DT(1999, 12, 31, 23, 0))))
+
+
+def test_timed_product_through_mux(driver, mux):
+    "The MUX carries a PPV window; the card drops it at its end"
+    results = driver.submit([entitle('k1', 1, 'SC0001', GOLD, MATCH)])
+
+    assert statuses(results) == [base.ACKED]
+    assert mux.entitlements('SC0001') == [GOLD, MATCH]
+    assert mux.entitlements('SC0001', now=DT(2026, 3, 8, 17, 29, 59)) == [
+        GOLD, MATCH]
+    assert mux.entitlements('SC0001', now=DT(2026, 3, 8, 17, 30)) == [GOLD]
+
+    driver.submit([command('k2', 2, base.REVOKE, 'SC0001')])
+    assert mux.entitlements('SC0001') == []
 
 
 def test_mux_receives_every_message_in_order(driver, mux):

@@ -4,6 +4,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import (
@@ -11,6 +12,7 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
+from trytond.modules.rsoft_cas.device import _cover
 from trytond.modules.rsoft_cas.exceptions import CampaignError, CasError
 from trytond.modules.rsoft_cas.log import verify_rows
 from trytond.modules.rsoft_inventory.tests.tools import (
@@ -33,6 +35,10 @@ from .cas_http_server import CasHttpServer
 from .tools import create_cas
 
 TODAY = datetime.date(2026, 3, 2)
+D = datetime.date
+DT = datetime.datetime
+# An evening match, 19:30 to 23:00 in India
+MATCH = (DT(2026, 3, 8, 14, 0), DT(2026, 3, 8, 17, 30))
 TOKEN = 's3cret-token-XYZ'
 # Where the fixture's CAS is, until a test serves it
 CAS_URL = 'http://cas.invalid'
@@ -570,6 +576,133 @@ class CasTestCase(FixtureMixin, CompanyTestMixin, ModuleTestCase):
                 CasDevice.expire()
             self.assertEqual(self.commands('700000000001')[-1].action,
                 'revoke')
+
+    @contextmanager
+    def windows(self, windows, now):
+        """Give the lines of windows (line id: (start, end)) a timed
+        entitlement, with the CAS clock at now; yield its mock"""
+        CasDevice = Pool().get('rsoft.cas.device')
+        with patch.object(CasDevice, '_line_window',
+                    side_effect=lambda line: windows.get(line.id)), \
+                patch.object(CasDevice, 'now', return_value=now) as clock:
+            yield clock
+
+    @with_transaction()
+    def test_timed_entitlement(self):
+        """A line with a window is entitled from its start to its end, in
+        UTC; at its end the SMS commands the card without it"""
+        pool = Pool()
+        CasDevice = pool.get('rsoft.cas.device')
+        Company = pool.get('company.company')
+        card = '700000000001'
+        with self.operator() as op:
+            Company.write([op.company], {'timezone': 'Asia/Kolkata'})
+            connection = self.installed(op, offers=('base', 'sports'))
+            sports, = [line for line in connection.lines
+                if line.product == op.sports]
+            with self.windows({sports.id: MATCH},
+                    DT(2026, 3, 2, 4, 30)) as clock:
+                self.sync()
+                entitle = self.commands(card)[-1]
+                self.assertEqual(json.loads(entitle.payload)['products'], [
+                        {'id': 'P-BASE', 'start': '2026-03-02', 'end': None},
+                        {'id': 'P-NCF', 'start': '2026-03-02', 'end': None},
+                        {'id': 'P-SPORTS', 'start': '2026-03-08T14:00:00Z',
+                            'end': '2026-03-08T17:30:00Z'},
+                        ])
+                device, = CasDevice.search([('address', '=', card)])
+                self.assertEqual(device.expires_at, MATCH[1])
+                self.assertIsNone(device.expires)
+                self.dispatch(op)
+                self.assertEqual(
+                    op.cas.device_state(card).products[-1].as_dict(),
+                    {'id': 'P-SPORTS', 'start': '2026-03-08T14:00:00Z',
+                        'end': '2026-03-08T17:30:00Z'})
+
+                # 22:59 in India: nothing ended
+                clock.return_value = DT(2026, 3, 8, 17, 29)
+                count = len(self.commands(card))
+                CasDevice.expire()
+                self.assertEqual(len(self.commands(card)), count)
+
+                # 23:00: the head-end stops it by itself, the SMS follows
+                clock.return_value = op.cas.now = MATCH[1]
+                self.assertEqual(
+                    [p.id for p in op.cas.device_state(card).products],
+                    ['P-BASE', 'P-NCF'])
+                CasDevice.expire()
+                entitle = self.commands(card)[-1]
+                self.assertEqual(
+                    [p['id'] for p in json.loads(entitle.payload)[
+                            'products']],
+                    ['P-BASE', 'P-NCF'])
+                device = CasDevice(device.id)
+                self.assertIsNone(device.expires_at)
+                self.assertEqual(
+                    [p['id'] for p in json.loads(device.products)],
+                    ['P-BASE', 'P-NCF'])
+                desired = CasDevice.desired(
+                    device.device, device.system, D(2026, 3, 8))
+                self.assertEqual(desired.products,
+                    json.loads(device.products))
+                self.dispatch(op)
+                self.assertEqual(self.actions(card)[-1], ('entitle', 'acked'))
+
+    @with_transaction()
+    def test_timed_entitlement_merged(self):
+        """A window of a CAS product that a pack gives for its days too is
+        entitled for the days: the widest cover wins"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Mapping = pool.get('rsoft.cas.mapping')
+        card = '700000000001'
+        with self.operator() as op:
+            Company.write([op.company], {'timezone': 'Asia/Kolkata'})
+            mapping, = Mapping.search([
+                    ('system', '=', op.system.id),
+                    ('offer', '=', op.sports.id),
+                    ])
+            Mapping.write([mapping], {'cas_product': 'P-BASE'})
+            connection = self.installed(op, offers=('base', 'sports'))
+            sports, = [line for line in connection.lines
+                if line.product == op.sports]
+            with self.windows({sports.id: MATCH}, DT(2026, 3, 2, 4, 30)):
+                self.sync()
+            entitle = self.commands(card)[-1]
+            self.assertEqual(json.loads(entitle.payload)['products'], [
+                    {'id': 'P-BASE', 'start': '2026-03-02', 'end': None},
+                    {'id': 'P-NCF', 'start': '2026-03-02', 'end': None},
+                    ])
+
+    def test_cover(self):
+        "The widest cover of a product's day ranges and windows"
+        india = ZoneInfo('Asia/Kolkata')
+        for old, new, cover in [
+                # Days only: as ever
+                ((D(2026, 3, 1), D(2026, 3, 5)), (D(2026, 3, 10), None),
+                    (D(2026, 3, 1), None)),
+                # A window within the days
+                ((D(2026, 3, 1), D(2026, 3, 31)), MATCH,
+                    (D(2026, 3, 1), D(2026, 3, 31))),
+                # A window to the very end of the last day: still days
+                ((D(2026, 3, 1), D(2026, 3, 8)),
+                    (MATCH[0], DT(2026, 3, 8, 18, 30)),
+                    (D(2026, 3, 1), D(2026, 3, 8))),
+                # Past the last day (to 01:00 in India): times, from
+                # midnight of the first day in India
+                ((D(2026, 3, 1), D(2026, 3, 8)),
+                    (MATCH[0], DT(2026, 3, 8, 19, 30)),
+                    (DT(2026, 2, 28, 18, 30), DT(2026, 3, 8, 19, 30))),
+                # Before days with no end
+                ((D(2026, 3, 9), None), MATCH, (MATCH[0], None)),
+                # Two windows
+                (MATCH, (DT(2026, 3, 9, 14, 0), DT(2026, 3, 9, 17, 30)),
+                    (MATCH[0], DT(2026, 3, 9, 17, 30))),
+                ]:
+            with self.subTest(old=old, new=new):
+                self.assertEqual(_cover(old, new, india), cover)
+                self.assertEqual(_cover(new, old, india), cover)
+                self.assertEqual(_cover(None, new, india), new)
 
     @with_transaction()
     def test_batch_file_results_come_later(self):

@@ -18,6 +18,7 @@ from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_payment import gateway as gateway_module
 from trytond.modules.rsoft_payment.exceptions import GatewaySecretError
 from trytond.modules.rsoft_subscriber.tests.tools import subscribe
+from trytond.modules.rsoft_toolkit.exceptions import SystemFieldError
 from trytond.modules.rsoft_toolkit.secret import MASK
 from trytond.modules.rsoft_toolkit.tests.tools import run
 from trytond.pool import Pool
@@ -699,3 +700,260 @@ class GatewayTestCase(RazorpayOperator, test_tryton._DBTestCase):
             ('processing', False))
         self.assertEqual(self.state(subscriber), ([], balance))
 
+
+    def rsoft_checkout(self, subscriber, amount, journal=None, **kwargs):
+        """Return the id and payment intent of the card payment the portal
+        makes for subscriber"""
+        def create():
+            pool = Pool()
+            Payment = pool.get('account.payment')
+            Journal = pool.get('account.payment.journal')
+            Subscriber = pool.get('rsoft.subscriber')
+            payment = Payment.rsoft_checkout(
+                Journal(journal or self.ids['stripe_journal']),
+                Subscriber(subscriber), amount, **kwargs)
+            return payment.id, payment.stripe_payment_intent_id
+        return run(create)
+
+    def intents(self, start):
+        "Return the payment intents created on Stripe since request start"
+        return [values for method, path, _, values
+            in self.stripe.requests[start:]
+            if (method, path) == ('POST', '/v1/payment_intents')]
+
+    def succeed_stripe(self, intent_id):
+        "Stripe takes the money of the intent and tells by its webhook"
+        intent = self.stripe.succeed(intent_id)
+        body, headers = self.stripe.webhook(
+            'payment_intent.succeeded', intent, STRIPE_SECRET)
+        self.assertEqual(self.post_stripe(body, headers).status_code, 204)
+
+    def test_stripe_checkout_once_per_form(self):
+        """The portal's card payment is made once per payment form: the
+        form sent again, paid or not, returns it; another amount or purpose
+        with its key is refused"""
+        subscriber = self.account('prepaid')
+        other = self.account('prepaid')
+        _, balance = self.state(subscriber)
+        start = len(self.stripe.requests)
+
+        first = self.rsoft_checkout(subscriber, '354.50', key='form-1')
+        again = self.rsoft_checkout(subscriber, '354.504', key='form-1')
+        second = self.rsoft_checkout(subscriber, '354.50', key='form-2')
+        keyless = [self.rsoft_checkout(subscriber, '100') for _ in range(2)]
+
+        self.assertEqual(again, first)
+        self.assertEqual(len({first, second, *keyless}), 4)
+        intents = self.intents(start)
+        self.assertEqual(len(intents), 4)
+        self.assertEqual((intents[0]['amount'], intents[0]['currency']),
+            ('35450', 'INR'))
+        remote = self.stripe.objects[first[1]]
+        self.assertEqual((remote['amount'], remote['currency']),
+            (35450, 'inr'))
+
+        def read():
+            pool = Pool()
+            Payment = pool.get('account.payment')
+            Subscriber = pool.get('rsoft.subscriber')
+            account = Subscriber(subscriber)
+            payment = Payment(first[0])
+            return ((payment.state, payment.kind, payment.amount,
+                    payment.party, payment.rsoft_subscriber,
+                    payment.rsoft_key, payment.rsoft_purpose,
+                    payment.reference, bool(payment.stripe_checkout_id)),
+                (account.party, account, account.customer_id))
+        (values, (party, account, customer_id)) = run(read)
+        self.assertEqual(values, ('processing', 'receivable',
+                Decimal('354.50'), party, account, 'form-1', 'recharge',
+                f"Wallet recharge of account {customer_id}", True))
+
+        for args, kwargs in [
+                ((subscriber, '500'), {'key': 'form-1'}),
+                ((subscriber, '354.50'), {'key': 'form-1', 'purpose': 'bill'}),
+                # Another account's form: one key is one payment
+                ((other, '354.50'), {'key': 'form-1'}),
+                ]:
+            with self.subTest(args=args, kwargs=kwargs):
+                with self.assertRaises(UserError) as cm:
+                    self.rsoft_checkout(*args, **kwargs)
+                self.assertIn(
+                    "already sent with another amount", str(cm.exception))
+        self.assertEqual(len(self.intents(start)), 4)
+
+        # Paid, the form sent again shows the paid payment: nothing new
+        self.succeed_stripe(first[1])
+        self.assertEqual(
+            self.rsoft_checkout(subscriber, '354.50', key='form-1'), first)
+        self.assertEqual(len(self.intents(start)), 4)
+        receipts, after = self.state(subscriber)
+        self.assertEqual(receipts, [(Decimal('354.50'), first[1], 'cleared',
+                    f'account.payment,{first[0]}')])
+        self.assertEqual(after - balance, Decimal('354.50'))
+
+    def test_stripe_checkout_key_unique(self):
+        "The database keeps one payment per form key of a company"
+        subscriber = self.account('prepaid')
+        payment_id, _ = self.rsoft_checkout(
+            subscriber, '100', key='form-unique')
+
+        def duplicate():
+            pool = Pool()
+            Payment = pool.get('account.payment')
+            payment = Payment(payment_id)
+            Payment.create([{
+                        'company': payment.company.id,
+                        'journal': payment.journal.id,
+                        'kind': 'receivable', 'party': payment.party.id,
+                        'amount': Decimal('100'),
+                        'rsoft_key': 'form-unique',
+                        }])
+        with self.assertRaises(UserError) as cm:
+            run(duplicate)
+        self.assertIn("one card payment", str(cm.exception))
+
+    def test_stripe_checkout_refused(self):
+        """No amount, a journal that is not Stripe's with a receipt method,
+        or a key Stripe refuses: told, and no payment is saved"""
+        subscriber = self.account('prepaid')
+
+        def journals():
+            pool = Pool()
+            Journal = pool.get('account.payment.journal')
+            StripeAccount = pool.get('account.payment.stripe.account')
+            stripe_journal = Journal(self.ids['stripe_journal'])
+            revoked, = StripeAccount.create([{
+                        'name': "Revoked", 'secret_key': 'sk_test_revoked',
+                        'publishable_key': 'pk_test_revoked',
+                        }])
+            values = {
+                'company': self.ids['company'],
+                'currency': stripe_journal.currency.id,
+                }
+            manual, unrecorded, refused = Journal.create([{
+                        'name': "Manual", 'process_method': 'manual',
+                        **values,
+                        }, {
+                        'name': "Stripe without receipts",
+                        'process_method': 'stripe',
+                        'stripe_account': stripe_journal.stripe_account.id,
+                        **values,
+                        }, {
+                        'name': "Stripe revoked",
+                        'process_method': 'stripe',
+                        'stripe_account': revoked.id,
+                        'rsoft_method': stripe_journal.rsoft_method.id,
+                        **values,
+                        }])
+            return manual.id, unrecorded.id, refused.id
+        manual, unrecorded, refused = run(journals)
+
+        def payments():
+            Payment = Pool().get('account.payment')
+            return Payment.search_count(
+                [('rsoft_subscriber', '=', subscriber)])
+        start = len(self.stripe.requests)
+        for amount, journal, message in [
+                ('0', None, "must be positive"),
+                ('-10', None, "must be positive"),
+                ('100', manual, "must process with Stripe"),
+                ('100', unrecorded, "have a receipt method"),
+                ('100', refused, "Invalid API Key provided"),
+                ]:
+            with self.subTest(amount=amount, journal=journal):
+                with self.assertRaises(UserError) as cm:
+                    self.rsoft_checkout(subscriber, amount,
+                        journal=journal, key='form-refused')
+                self.assertIn(message, str(cm.exception))
+        self.assertEqual(run(payments), 0)
+        # Only the revoked key was tried on Stripe
+        self.assertEqual([a for _, _, a, _ in self.stripe.requests[start:]],
+            ['Bearer sk_test_revoked'])
+
+    def test_stripe_system_fields(self):
+        """The form key and the purpose are set by the portal only: not
+        written over RPC, and a copy is not the portal's payment"""
+        subscriber = self.account('prepaid')
+        payment_id, _ = self.rsoft_checkout(
+            subscriber, '100', key='form-guarded', purpose='bill')
+
+        def write():
+            pool = Pool()
+            Payment = pool.get('account.payment')
+            payment = Payment(payment_id)
+            refused = []
+            with Transaction().set_context(_check_access=True):
+                for values in [{'rsoft_key': 'other'},
+                        {'rsoft_purpose': 'recharge'}]:
+                    try:
+                        Payment.write([payment], values)
+                    except SystemFieldError as error:
+                        refused.append(error.message)
+                try:
+                    Payment.create([{
+                                'company': payment.company.id,
+                                'journal': payment.journal.id,
+                                'kind': 'receivable',
+                                'party': payment.party.id,
+                                'amount': Decimal('5'),
+                                'rsoft_purpose': 'bill',
+                                }])
+                except SystemFieldError as error:
+                    refused.append(error.message)
+            copy, = Payment.copy([payment])
+            payment = Payment(payment_id)
+            return (refused, (payment.rsoft_key, payment.rsoft_purpose),
+                (copy.rsoft_key, copy.rsoft_purpose, copy.rsoft_subscriber.id))
+        refused, values, copied = run(write)
+        self.assertEqual(len(refused), 3)
+        system = "of Account Payment is set by the system"
+        self.assertIn(f'"Portal Form Key" {system}', refused[0])
+        self.assertIn(f'"Purpose" {system}', refused[1])
+        self.assertIn(f'"Purpose" {system}', refused[2])
+        self.assertEqual(values, ('form-guarded', 'bill'))
+        self.assertEqual(copied, (None, None, subscriber))
+
+    def test_stripe_bill_of_prepaid_settles_bills_first(self):
+        """Where a prepaid account's payments top up the wallet first, its
+        bill paid by card still settles the bill; a recharge tops up"""
+        subscriber = self.account('prepaid')
+
+        def set_up():
+            pool = Pool()
+            Partner = pool.get('rsoft.partner')
+            Subscriber = pool.get('rsoft.subscriber')
+            lco = Partner(self.ids['lco'])
+            lco.payment_allocation = 'wallet'
+            lco.save()
+            # An open bill of a prepaid account, as hardware or a one-time
+            # charge leaves one
+            invoice, = Subscriber._bill(
+                [Subscriber(subscriber)], D(2025, 2, 1), None)
+            return invoice.id, invoice.total_amount
+
+        def reset():
+            pool = Pool()
+            Partner = pool.get('rsoft.partner')
+            Partner.write([Partner(self.ids['lco'])],
+                {'payment_allocation': None})
+        invoice_id, total = run(set_up)
+        self.addCleanup(run, reset)
+        _, balance = self.state(subscriber)
+
+        def invoice():
+            Invoice = Pool().get('account.invoice')
+            invoice = Invoice(invoice_id)
+            return invoice.state, invoice.amount_to_pay
+
+        _, intent_id = self.rsoft_checkout(subscriber, '100.00')
+        self.succeed_stripe(intent_id)
+        _, after = self.state(subscriber)
+        self.assertEqual(after - balance, Decimal('100.00'))
+        self.assertEqual(run(invoice), ('posted', total))
+
+        _, intent_id = self.rsoft_checkout(
+            subscriber, total + 50, purpose='bill')
+        self.succeed_stripe(intent_id)
+        self.assertEqual(run(invoice), ('paid', Decimal(0)))
+        _, last = self.state(subscriber)
+        self.assertEqual(last - after, Decimal('50.00'))

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessButtonError, AccessError
+from trytond.modules.rsoft_cas.drivers import base
 from trytond.modules.rsoft_catalogue.tests.tools import rpc_as
+from trytond.modules.rsoft_ppv.purchase import local
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
 from trytond.modules.rsoft_toolkit.tests.fixture import FixtureMixin
 from trytond.pool import Pool
@@ -17,6 +19,7 @@ from .tools import (
     TODAY,
     clock,
     create_ppv_operator,
+    create_video,
     new_connection,
 )
 
@@ -285,7 +288,7 @@ class PpvTestCase(FixtureMixin, ModuleTestCase):
 
     @with_transaction()
     def test_cas_command(self):
-        "The purchase entitles the card for the days of the window"
+        "The purchase entitles the card for the window, in UTC"
         pool = Pool()
         Purchase = pool.get('rsoft.ppv.purchase')
         with self.operator() as op:
@@ -295,22 +298,99 @@ class PpvTestCase(FixtureMixin, ModuleTestCase):
 
             Purchase.buy(connection, op.final)
             products = self.entitlements(connection)
-            self.assertIn({'id': 'PPV-IPL-FINAL', 'start': '2026-03-08',
-                    'end': '2026-03-08'}, products)
+            # 14:00 to 22:30 in India
+            self.assertIn({'id': 'PPV-IPL-FINAL',
+                    'start': '2026-03-08T08:30:00Z',
+                    'end': '2026-03-08T17:00:00Z'}, products)
             self.assertEqual(
                 [p for p in products if p['id'] != 'PPV-IPL-FINAL'], before)
 
-            # The boxing night ends after midnight in India: two days
+            # The boxing night ends after midnight in India
             boxing = Purchase.buy(connection, op.boxing)
             self.assertEqual(boxing.charge.description,
                 "PPV: Boxing Night, 03/07/2026 21:00 to 03/08/2026 01:00")
-            self.assertIn({'id': 'PPV-BOXING', 'start': '2026-03-07',
-                    'end': '2026-03-08'}, self.entitlements(connection))
+            self.assertIn({'id': 'PPV-BOXING',
+                    'start': '2026-03-07T15:30:00Z',
+                    'end': '2026-03-07T19:30:00Z'},
+                self.entitlements(connection))
+
+    @with_transaction()
+    def test_event_window_ends_in_cas(self):
+        """An evening match, 19:30 to 23:00 in India: the card is entitled
+        for those hours and loses the match when it ends"""
+        pool = Pool()
+        CasDevice = pool.get('rsoft.cas.device')
+        Command = pool.get('rsoft.cas.command')
+        Purchase = pool.get('rsoft.ppv.purchase')
+        with self.operator() as op:
+            match = create_video("India v Pakistan", 'ppv', '99',
+                'PPV-INDPAK', window=(
+                    DT(2026, 3, 8, 14, 0), DT(2026, 3, 8, 17, 30), None))
+            connection = new_connection(op, wallet='1000')
+            purchase = Purchase.buy(connection, match)
+
+            products = self.entitlements(connection)
+            window, = [p for p in products if p['id'] == 'PPV-INDPAK']
+            self.assertEqual(window, {'id': 'PPV-INDPAK',
+                    'start': '2026-03-08T14:00:00Z',
+                    'end': '2026-03-08T17:30:00Z'})
+            window = base.Product.from_dict(window)
+            self.assertEqual(
+                [f'{local(t, op.company):%H:%M}'
+                    for t in [window.start, window.end]],
+                ['19:30', '23:00'])
+            card, = CasDevice.search([('connection', '=', connection.id)])
+            self.assertEqual(card.expires_at, DT(2026, 3, 8, 17, 30))
+            self.assertIsNone(card.expires)
+
+            # 22:59 in India: the match runs, nothing to command
+            self.at(op, DT(2026, 3, 8, 17, 29))
+            commands = Command.search_count([])
+            CasDevice.expire()
+            self.assertEqual(Command.search_count([]), commands)
+            self.assertEqual(purchase.viewing, 'open')
+
+            # 23:00: the SMS commands the card without the match
+            self.at(op, DT(2026, 3, 8, 17, 30))
+            CasDevice.expire()
+            after = self.entitlements(connection)
+            self.assertEqual(after,
+                [p for p in products if p['id'] != 'PPV-INDPAK'])
+            card = CasDevice(card.id)
+            self.assertIsNone(card.expires_at)
+            self.assertNotIn('PPV-INDPAK', card.products)
+            desired = CasDevice.desired(card.device, card.system,
+                D(2026, 3, 8))
+            self.assertEqual(desired.products, after)
+            self.assertEqual(Purchase(purchase.id).viewing, 'over')
+
+    @with_transaction()
+    def test_event_window_capped_by_wallet(self):
+        """A prepaid account paid up to Saturday buys the boxing night: the
+        card is entitled until midnight in India, when its wallet's
+        days end"""
+        pool = Pool()
+        Purchase = pool.get('rsoft.ppv.purchase')
+        Subscriber = pool.get('rsoft.subscriber')
+        with self.operator() as op:
+            connection = new_connection(op, wallet='1000')
+            Subscriber.write([connection.subscriber],
+                {'billed_until': D(2026, 3, 7)})
+            Purchase.buy(connection, op.boxing)
+            self.assertEqual(self.entitlements(connection), [
+                    {'id': 'P-GOLD', 'start': '2026-03-02',
+                        'end': '2026-03-07'},
+                    {'id': 'P-NCF', 'start': '2026-03-02',
+                        'end': '2026-03-07'},
+                    {'id': 'PPV-BOXING', 'start': '2026-03-07T15:30:00Z',
+                        'end': '2026-03-07T18:30:00Z'},
+                    ])
 
     @with_transaction()
     def test_vod_rental(self):
         "A film is rented for 48 hours from its purchase"
         pool = Pool()
+        CasDevice = pool.get('rsoft.cas.device')
         Purchase = pool.get('rsoft.ppv.purchase')
         with self.operator(now=DT(2026, 3, 2, 15, 30)) as op:
             connection = new_connection(op, wallet='1000')
@@ -323,14 +403,25 @@ class PpvTestCase(FixtureMixin, ModuleTestCase):
             self.assertEqual(self.balance(connection), Decimal('941.60'))
             self.assertEqual(purchase.charge.description,
                 "VOD: Sairat (Marathi), 48 h from 03/02/2026 21:00")
-            self.assertIn({'id': 'VOD-SAIRAT', 'start': '2026-03-02',
-                    'end': '2026-03-04'}, self.entitlements(connection))
+            # 48 hours to the second, from 21:00 in India
+            self.assertIn({'id': 'VOD-SAIRAT',
+                    'start': '2026-03-02T15:30:00Z',
+                    'end': '2026-03-04T15:30:00Z'},
+                self.entitlements(connection))
             # Rented again only once the rental is over
             with self.assertRaises(UserError):
                 Purchase.buy(connection, op.sairat)
+            self.at(op, DT(2026, 3, 4, 15, 30))
+            CasDevice.expire()
+            self.assertNotIn('VOD-SAIRAT',
+                [p['id'] for p in self.entitlements(connection)])
             self.at(op, DT(2026, 3, 4, 16, 0))
             again = Purchase.buy(connection, op.sairat)
             self.assertEqual(again.line.start_date, D(2026, 3, 4))
+            self.assertIn({'id': 'VOD-SAIRAT',
+                    'start': '2026-03-04T16:00:00Z',
+                    'end': '2026-03-06T16:00:00Z'},
+                self.entitlements(connection))
 
     @with_transaction()
     def test_cancel_refunds(self):

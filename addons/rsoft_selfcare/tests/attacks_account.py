@@ -50,6 +50,8 @@ def account_attacks(case, rule, b):
                 {'step': 'quote', 'product': '0'},
                 ]],
         }
+    attacks[f'{rule}/receipts/<int:payment>.pdf'] = [
+        ('GET', f'/receipts/{i}.pdf', {}) for i in foreign + [b['device']]]
     for action in LIFECYCLE:
         attacks[f'{rule}/subscribers/<int:subscriber>/{action}'] = [
             (method, f'/subscribers/{i}/{action}', {'reason': 'other'})

@@ -47,8 +47,11 @@ class ApiTestCase(
         accounts, cls.sports, cls.gold = run(read)
         cls.a, cls.b = (accounts[code] for code in sorted(accounts))
 
-    def call(self, client, method, path, token=None, value=None, **kwargs):
+    def call(self, client, method, path, token=None, value=None,
+            language=None, **kwargs):
         headers = {'Authorization': f'Bearer {token}'} if token else {}
+        if language:
+            headers['Accept-Language'] = language
         response = client.open(API + path, method=method, headers=headers,
             json=value, **kwargs)
         self.assertEqual(response.headers['Content-Type'],
@@ -100,7 +103,8 @@ class ApiTestCase(
                 'login': self.a['customer_id'],
                 'otp': f'{(int(code) + 1) % 1000000:06d}'})
         self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
-        self.assertEqual(value, {'error': "invalid login or OTP"})
+        self.assertEqual(value, {'error': 'invalid_login',
+                'message': "The login or the OTP is not valid."})
         response, value = self.call(client, 'POST', '/auth/otp',
             value={'login': 'C99999999'})
         self.assertEqual(response.status_code, HTTPStatus.OK)
@@ -108,11 +112,27 @@ class ApiTestCase(
         for path in ['/subscription', '/offers?connection=x']:
             response, value = self.call(client, 'GET', path)
             self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
+            self.assertEqual(value['error'], 'unauthorized')
             response, value = self.call(client, 'GET', path, token='forged')
             self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
         response, value = self.call(client, 'POST', '/auth/token',
             data='not json', content_type='application/json')
         self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
+        self.assertEqual(value['error'], 'bad_request')
+
+    def test_error_code(self):
+        "An error tells its code and a message, never a traceback"
+        _, token = self.token(self.a)
+        client = self.client()
+        response, value = self.call(client, 'GET', '/requests/0', token)
+        self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+        self.assertEqual(value, {'error': 'not_found',
+                'message': "Not found."})
+        response, value = self.call(client, 'POST', '/proposal', token,
+            value={'connection': self.a['connection'], 'channels': [0]})
+        self.assertEqual(response.status_code,
+            HTTPStatus.UNPROCESSABLE_ENTITY)
+        self.assertEqual(value['error'], 'unprocessable')
 
     def test_subscription(self):
         "The subscription names the offers and amounts, no personal data"

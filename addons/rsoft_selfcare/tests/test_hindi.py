@@ -175,6 +175,14 @@ class HindiPortalTestCase(
                 '12,34,567.50')
         run(check)
 
+    def test_api_error(self):
+        "The API tells an error in the language asked for, its code not"
+        client = self.client()
+        response = client.get(BASE + '/api/v1/subscription', headers=HINDI)
+        self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
+        self.assertEqual(response.get_json(), {'error': 'unauthorized',
+                'message': "पहले लॉग इन करें: /auth/token का बेयरर टोकन भेजें।"})
+
     def test_login_page(self):
         "The login page speaks the browser's language"
         client = self.client()

@@ -480,6 +480,30 @@ class SubscriberPortalTestCase(
         Poll.close([Poll(poll_id)])
 
 
+def card_of(subscriber):
+    "Return the id of a new card payment of subscriber, through Stripe"
+    pool = Pool()
+    StripeAccount = pool.get('account.payment.stripe.account')
+    Journal = pool.get('account.payment.journal')
+    Payment = pool.get('account.payment')
+    company = subscriber.company
+    account, = StripeAccount.create([{
+                'name': "Stripe", 'secret_key': 'sk_test_attack',
+                'publishable_key': 'pk_test_attack',
+                }])
+    journal, = Journal.create([{
+                'name': "Cards", 'company': company.id,
+                'currency': company.currency.id, 'process_method': 'stripe',
+                'stripe_account': account.id,
+                }])
+    payment, = Payment.create([{
+                'company': company.id, 'journal': journal.id,
+                'kind': 'receivable', 'party': subscriber.party.id,
+                'rsoft_subscriber': subscriber.id, 'amount': 100,
+                }])
+    return payment.id
+
+
 class SubscriberAttackTestCase(
         SubscriberClientMixin, PortalOperator, test_tryton._DBTestCase):
     """Subscriber A walks every route of the subscriber portal and of the
@@ -525,12 +549,17 @@ class SubscriberAttackTestCase(
                         'otp': '000000'})],
             f'{rule}/invoices/<int:invoice>/bill.pdf': [
                 ('GET', f'/invoices/{i}/bill.pdf', {}) for i in ids],
+            f'{rule}/receipts/<int:payment>.pdf': [
+                ('GET', f'/receipts/{i}.pdf', {}) for i in ids],
             f'{rule}/recharge': [
                 (m, '/recharge', {'account': str(b['subscriber']),
                         'amount': '100'}) for m in ['GET', 'POST']],
             f'{rule}/recharge/<int:order>': [
                 (m, f'/recharge/{i}', {}) for m in ['GET', 'POST']
                 for i in ids + [self.order_b]],
+            f'{rule}/recharge/card/<int:payment>': [
+                ('GET', f'/recharge/card/{i}', {})
+                for i in ids + [self.card_b]],
             f'{rule}/channels': [('GET', '/channels', {})],
             f'{rule}/channels/<int:connection>': [
                 ('GET', f'/channels/{i}', {}) for i in ids],
@@ -571,7 +600,7 @@ class SubscriberAttackTestCase(
             }
 
     def records_of_b(self):
-        "Create B's own gateway order and subscription request"
+        "Create B's own gateway order, card payment and subscription request"
         def create():
             pool = Pool()
             Order = pool.get('rsoft.payment.gateway.order')
@@ -594,13 +623,13 @@ class SubscriberAttackTestCase(
             request = Request.submit(
                 Connection(self.b['id']['connection']), remove=[],
                 add=[], source='back_office')
-            return order.id if order else 0, request.id
+            return order.id if order else 0, card_of(subscriber), request.id
         return run(create)
 
     def test_attacker(self):
         "A gets nothing of B's through any route of the portal or the API"
         from .test_portal import portal_rules
-        self.order_b, self.request_b = self.records_of_b()
+        self.order_b, self.card_b, self.request_b = self.records_of_b()
         attacks = self.attacks()
         rule = '/<database_name>/portal/subscriber'
         # A route added without its attack fails here
