@@ -31,6 +31,7 @@ from proteus import config as pconfig
 from trytond.exceptions import UserError
 from trytond.model import ModelSingleton, ModelSQL
 from trytond.model.exceptions import AccessButtonError, AccessError
+from trytond.modules.rsoft_voucher.tests.tools import pin_secret
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME,
@@ -184,7 +185,9 @@ class ConfinementTestCase(unittest.TestCase):
         activate_module(MODULES)
         pconfig.set_trytond(DB_NAME)
         generator = Generator(DB_NAME, subscribers=SUBSCRIBERS, seed=7)
-        generator.run()
+        # The demo operator's scratch cards need the PINs' key
+        with pin_secret():
+            generator.run()
         generator.create_lco_users(PASSWORD)
         generator.in_transaction(cls._complete_lco_b)
 

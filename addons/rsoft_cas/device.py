@@ -275,16 +275,17 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
                     or line.product.template.rsoft_kind not in TV_OFFERS):
                 continue
             window = cls._line_window(line)
+            cap = cls._line_paid_until(line, paid_until)
             if window:
                 start, end = window
-                if paid_until:
-                    end = min(end, _instant(paid_until, zone, end=True))
+                if cap:
+                    end = min(end, _instant(cap, zone, end=True))
                 if end <= max(start, now):
                     continue
             else:
                 start, end = line.start_date, line.end_date
-                if paid_until and (not end or end > paid_until):
-                    end = paid_until
+                if cap and (not end or end > cap):
+                    end = cap
                 if (end and end < date) or (end and end < start):
                     continue
             ids = system.product_ids(line.product)
@@ -295,6 +296,16 @@ class CasDevice(SystemFieldsMixin, ModelSQL, ModelView):
                 products[id_] = _cover(products.get(id_), (start, end), zone)
         return [base.Product(i, s, e).as_dict()
             for i, (s, e) in sorted(products.items())], missing
+
+    @classmethod
+    def _line_paid_until(cls, line, paid_until):
+        """Return the last day line is entitled to as paid, from the
+        account's paid_until (None: no cap)
+
+        Modules whose lines are paid otherwise than by the account's
+        renewals (a voucher's days) override it to entitle them for
+        their own days."""
+        return paid_until
 
     @classmethod
     def _line_window(cls, line):

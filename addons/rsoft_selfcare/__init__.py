@@ -9,4 +9,5 @@ from . import (  # noqa: F401
     routes_service,
     routes_stock,
     routes_subscriber,
+    routes_voucher,
 )

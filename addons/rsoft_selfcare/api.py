@@ -10,18 +10,22 @@ Answers carry no personal data beyond what the step needs: customer IDs,
 connection codes and box numbers, never names, numbers or addresses.
 
 Every query goes through the subscriber scope (web.py) and every change
-through the subscription requests of rsoft_lco, as the portal's."""
+through the subscription requests of rsoft_lco, as the portal's; a
+voucher is redeemed by rsoft_voucher, as in the portals
+(routes_voucher.py)."""
 import json
 import logging
 from decimal import Decimal
 from functools import wraps
 from http import HTTPStatus
+from types import NoneType
 
 from werkzeug.exceptions import HTTPException
 
 from trytond.backend import DatabaseOperationalError
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
+from trytond.modules.rsoft_voucher.exceptions import RedeemRefused
 from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response,
@@ -42,6 +46,7 @@ from .routes_subscriber import (
     normalize_login,
     send_otp,
 )
+from .routes_voucher import redeem
 from .web import SubscriberPortal, _ensure_active
 
 logger = logging.getLogger(__name__)
@@ -412,3 +417,49 @@ def request_status(portal, request_id):
     if not requests:
         abort(HTTPStatus.NOT_FOUND)
     return answer(portal, _request(requests[0]))
+
+
+# Vouchers
+
+@api_route('/vouchers/redeem', methods=('POST',))
+def voucher_redeem(portal):
+    """Redeem a voucher for the account of a connection: a top-up card
+    credits its wallet, a channel or pack card adds its offer to the
+    connection"""
+    value = body(portal)
+    connection = _connection_of(portal, value.get('connection'))
+    pin, serial = value.get('pin'), value.get('serial')
+    if not isinstance(pin, str) or not isinstance(serial, (str, NoneType)):
+        abort(HTTPStatus.BAD_REQUEST)
+    result, error = redeem(portal, connection.subscriber, pin, serial,
+        connection, 'api', 'api ' + portal.login_name)
+    if isinstance(error, RedeemRefused):
+        # Answered, not raised: the try logged in the request's
+        # transaction (SQLite) is kept
+        return problem(portal, HTTPStatus.UNPROCESSABLE_ENTITY,
+            'voucher_refused')
+    elif error:
+        return problem(portal, HTTPStatus.UNPROCESSABLE_ENTITY,
+            message=error.message)
+    return answer(portal, _redeemed(result))
+
+
+def _redeemed(result):
+    value = {
+        'serial': result['serial'],
+        'kind': result['kind'],
+        'customer_id': result['account'].customer_id,
+        'currency': result['currency'].code,
+        }
+    if result['kind'] == 'top_up':
+        value.update(amount=result['amount'], balance=result['balance'])
+    else:
+        offer = result['offer']
+        value.update({
+                'connection': result['connection'].code,
+                'offer': {'id': offer.id, 'name': offer.template.name},
+                'days': result['days'],
+                'start_date': result['start_date'].isoformat(),
+                'end_date': result['end_date'].isoformat(),
+                })
+    return value

@@ -135,12 +135,18 @@ def subscribers(portal):
 
 @route('/subscribers/<int:subscriber>')
 def subscriber(portal, subscriber):
+    return subscriber_page(portal, subscriber)
+
+
+def subscriber_page(portal, subscriber, status=HTTPStatus.OK, **values):
+    """Render the page of the account of id subscriber in scope, with
+    values (the outcome of an action taken on it)"""
     pool = Pool()
     Date = pool.get('ir.date')
     scope = portal.scope
     subscriber = scope.get('rsoft.subscriber', subscriber)
     of_subscriber = [('subscriber', '=', subscriber.id)]
-    return portal.render('subscriber.html',
+    return portal.render('subscriber.html', status=status, **values,
         subscriber=subscriber, today=Date.today(),
         connections=scope.search('rsoft.connection', of_subscriber),
         invoices=scope.search('account.invoice', [

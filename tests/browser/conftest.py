@@ -336,6 +336,20 @@ class SaoClient:
         return null;
         '''
 
+    # Whether the menu row arguments[0] has a submenu not unfolded: its
+    # expander is shown and the next row is not deeper
+    _FOLDED = '''
+        const row = arguments[0];
+        const depth = (row) => parseFloat(
+            row.querySelector('.expander img')?.style.marginLeft) || 0;
+        const expander = row.querySelector('.expander');
+        if (!expander || getComputedStyle(expander).visibility === 'hidden') {
+            return false;
+        }
+        const next = row.nextElementSibling;
+        return !next || depth(next) <= depth(row);
+        '''
+
     def __init__(self, driver, server):
         from selenium.webdriver.support.ui import WebDriverWait
         self.driver = driver
@@ -395,6 +409,15 @@ class SaoClient:
         from selenium.webdriver.support.ui import WebDriverWait
         css = '#tabcontent > .tab-pane'
         tabs = len(self.driver.find_elements(By.CSS_SELECTOR, css))
+        # A click on an entry with a submenu also unfolds it, and the tree
+        # redraws while the action is asked for: unfold it first
+        if self.driver.execute_script(self._FOLDED, row):
+            row.find_element(By.CSS_SELECTOR, '.expander').click()
+            self.wait.until(lambda d: not d.execute_script(
+                    self._FOLDED, row), f'{path[-1]} does not unfold')
+            row = self.wait.until(
+                lambda d: d.execute_script(self._FIND_ROW, path[-1], parent),
+                f'menu entry {" / ".join(path)} not found')
         for _ in range(5):
             try:
                 row.find_element(By.CSS_SELECTOR, '.column-char').click()

@@ -99,6 +99,7 @@ class Generator:
         self.load_lco_wallets()
         self.load_service()
         self.load_ppv()
+        self.load_vouchers()
         self.load_selfcare()
 
     def load_devices(self):
@@ -136,6 +137,11 @@ class Generator:
         "Schedule PPV events and VOD titles when rsoft_ppv is activated"
         from .ppv import PpvLoader
         PpvLoader(self).run()
+
+    def load_vouchers(self):
+        "Sell scratch cards through the LCOs when rsoft_voucher is activated"
+        from .voucher import VoucherLoader
+        VoucherLoader(self).run()
 
     def load_selfcare(self):
         "Open a poll in the subscriber portal when rsoft_selfcare is activated"

@@ -428,28 +428,7 @@ class CheckoutTestCase(RazorpayOperator, test_tryton._DBTestCase):
         """Where a prepaid account's payments top up the wallet first, its
         bill paid online still settles the bill; a recharge tops up"""
         subscriber = self.account('prepaid')
-
-        def set_up():
-            pool = Pool()
-            Partner = pool.get('rsoft.partner')
-            Subscriber = pool.get('rsoft.subscriber')
-            lco = Partner(self.ids['lco'])
-            lco.payment_allocation = 'wallet'
-            lco.save()
-            # An open bill of a prepaid account, as hardware or a
-            # one-time charge leaves one: the account billed without
-            # paying from its wallet
-            invoice, = Subscriber._bill(
-                [Subscriber(subscriber)], D(2025, 2, 1), None)
-            return invoice.id, invoice.total_amount
-
-        def reset():
-            pool = Pool()
-            Partner = pool.get('rsoft.partner')
-            Partner.write([Partner(self.ids['lco'])],
-                {'payment_allocation': None})
-        invoice_id, total = run(set_up)
-        self.addCleanup(run, reset)
+        invoice_id, total = self.open_bill_of_prepaid(subscriber)
         _, balance = self.state(subscriber)
 
         _, razorpay_id = self.create_order(subscriber, '100.00')

@@ -218,6 +218,29 @@ class RazorpayOperator:
             return gateway.id
         return run(create)
 
+    def open_bill_of_prepaid(self, subscriber):
+        """Make the LCO's payments top up the wallet first (until the test
+        ends) and return the id and total of an open bill of the prepaid
+        account subscriber, as hardware or a one-time charge leaves one"""
+        def set_up():
+            pool = Pool()
+            Partner = pool.get('rsoft.partner')
+            Subscriber = pool.get('rsoft.subscriber')
+            lco = Partner(self.ids['lco'])
+            lco.payment_allocation = 'wallet'
+            lco.save()
+            # The account billed without paying from its wallet
+            invoice, = Subscriber._bill(
+                [Subscriber(subscriber)], D(2025, 2, 1), None)
+            return invoice.id, invoice.total_amount
+
+        def reset():
+            Partner = Pool().get('rsoft.partner')
+            Partner.write([Partner(self.ids['lco'])],
+                {'payment_allocation': None})
+        self.addCleanup(run, reset)
+        return run(set_up)
+
 
 # The generic module checks run once, in test_module.py
 class GatewayTestCase(RazorpayOperator, test_tryton._DBTestCase):
@@ -917,27 +940,7 @@ class GatewayTestCase(RazorpayOperator, test_tryton._DBTestCase):
         """Where a prepaid account's payments top up the wallet first, its
         bill paid by card still settles the bill; a recharge tops up"""
         subscriber = self.account('prepaid')
-
-        def set_up():
-            pool = Pool()
-            Partner = pool.get('rsoft.partner')
-            Subscriber = pool.get('rsoft.subscriber')
-            lco = Partner(self.ids['lco'])
-            lco.payment_allocation = 'wallet'
-            lco.save()
-            # An open bill of a prepaid account, as hardware or a one-time
-            # charge leaves one
-            invoice, = Subscriber._bill(
-                [Subscriber(subscriber)], D(2025, 2, 1), None)
-            return invoice.id, invoice.total_amount
-
-        def reset():
-            pool = Pool()
-            Partner = pool.get('rsoft.partner')
-            Partner.write([Partner(self.ids['lco'])],
-                {'payment_allocation': None})
-        invoice_id, total = run(set_up)
-        self.addCleanup(run, reset)
+        invoice_id, total = self.open_bill_of_prepaid(subscriber)
         _, balance = self.state(subscriber)
 
         def invoice():

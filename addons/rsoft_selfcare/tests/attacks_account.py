@@ -1,5 +1,6 @@
 """The requests LCO A makes with LCO B's records on the routes of
-routes_account.py (the attacker test of test_portal.py walks them)"""
+routes_account.py and routes_voucher.py (the attacker test of
+test_portal.py walks them)"""
 
 LIFECYCLE = ['activate', 'suspend', 'resume', 'terminate', 'renew']
 
@@ -52,6 +53,14 @@ def account_attacks(case, rule, b):
         }
     attacks[f'{rule}/receipts/<int:payment>.pdf'] = [
         ('GET', f'/receipts/{i}.pdf', {}) for i in foreign + [b['device']]]
+    # A card for B's accounts, or for A's on B's connection
+    attacks[f'{rule}/subscribers/<int:subscriber>/voucher'] = [
+        ('POST', f'/subscribers/{i}/voucher', {'pin': '12345678901234'})
+        for i in foreign] + [
+        ('POST', f"/subscribers/{a['subscriber']}/voucher", {
+                'connection': str(b['connection']),
+                'pin': '12345678901234'}),
+        ]
     for action in LIFECYCLE:
         attacks[f'{rule}/subscribers/<int:subscriber>/{action}'] = [
             (method, f'/subscribers/{i}/{action}', {'reason': 'other'})

@@ -20,7 +20,7 @@ from .tools import PortalOperator, csrf_token
 
 MODULE = os.path.dirname(os.path.dirname(__file__))
 ROUTES = ['routes_subscriber.py', 'routes_recharge.py', 'routes_channels.py',
-    'routes_engage.py', 'api.py']
+    'routes_engage.py', 'routes_voucher.py', 'api.py']
 # Raised by the models to a subscriber and shown as they are
 MODEL_MESSAGES = {
     'msg_otp_throttled',

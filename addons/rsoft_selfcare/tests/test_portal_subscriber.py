@@ -579,6 +579,12 @@ class SubscriberAttackTestCase(
             f'{rule}/ppv/buy': [('POST', '/ppv/buy', {
                         'connection': str(i), 'product': str(self.sports)})
                 for i in ids],
+            f'{rule}/vouchers': [('GET', '/vouchers', {})] + [
+                ('POST', '/vouchers', {**data, 'pin': '12345678901234'})
+                for data in [
+                    {'account': str(b['subscriber'])},
+                    {'connection': str(b['connection'])},
+                    ]],
             f'{rule}/polls': [('GET', '/polls', {})],
             f'{rule}/polls/<int:poll>': [('POST', f'/polls/{i}', {
                         'account': str(b['subscriber']), 'option': '1'})
@@ -594,6 +600,8 @@ class SubscriberAttackTestCase(
                         'connection': code, 'channels': [1]})],
             f'{api}/requests': [('API', '/requests', {
                         'connection': code, 'add': [self.sports]})],
+            f'{api}/vouchers/redeem': [('API', '/vouchers/redeem', {
+                        'connection': code, 'pin': '12345678901234'})],
             f'{api}/requests/<int:request_id>': [
                 ('APIGET', f'/requests/{i}', {}) for i in ids + [
                     self.request_b]],
