@@ -7,13 +7,8 @@ from unittest.mock import patch
 
 from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_billing.tests.tools import create_billing_operator
-from trytond.modules.rsoft_cas.tests.tools import create_cas
+from trytond.modules.rsoft_cas.tests.tools import equip
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk
-from trytond.modules.rsoft_inventory.tests.tools import (
-    create_device_models,
-    receive,
-    vendor_rows,
-)
 from trytond.modules.rsoft_partner.tests.tools import create_lco_user
 from trytond.modules.rsoft_subscriber.tests.tools import (
     LAUNCH,
@@ -31,7 +26,6 @@ FINAL = (dt.datetime(2026, 3, 8, 8, 30), dt.datetime(2026, 3, 8, 17, 0),
 # The boxing night: Saturday 7 March, 21:00 to Sunday 01:00 in India
 BOXING = (dt.datetime(2026, 3, 7, 15, 30), dt.datetime(2026, 3, 7, 19, 30),
     None)
-SERIALS = [f'GX{i:08d}' for i in range(1, 7)]
 
 
 def create_ppv_operator():
@@ -42,21 +36,11 @@ def create_ppv_operator():
     LCO-A and LCO-B, a clerk and an administrator of the MSO"""
     pool = Pool()
     Company = pool.get('company.company')
-    Lot = pool.get('stock.lot')
-    Party = pool.get('party.party')
     with patch.object(pool.get('ir.date'), 'today', return_value=TODAY):
         op = create_billing_operator()
         Company.write([op.company], {'timezone': 'Asia/Kolkata'})
         with set_company(op.company):
-            op.hd, op.cardless, op.card = create_device_models()
-            op.vendor, = Party.create([{'name': "Gospell Smart Video"}])
-            op.system = create_cas(op, 'http_json', {
-                    'url': 'http://cas.invalid', 'auth': 'bearer'},
-                devices=[op.hd, op.cardless, op.card],
-                credentials='token = s3cret')
-            receive(op.mso, op.vendor, op.hd, op.card,
-                vendor_rows(len(SERIALS)))
-            Lot.transfer(Lot.search([('number', 'in', SERIALS)]), op.lco_a)
+            equip(op)
             op.final = create_video(
                 "IPL Final", 'ppv', '199', 'PPV-IPL-FINAL', window=FINAL)
             op.boxing = create_video(

@@ -8,13 +8,8 @@ from unittest.mock import patch
 from trytond import config
 from trytond.modules.company.tests import set_company
 from trytond.modules.rsoft_billing.tests.tools import create_billing_operator
-from trytond.modules.rsoft_cas.tests.tools import create_cas
+from trytond.modules.rsoft_cas.tests.tools import equip
 from trytond.modules.rsoft_catalogue.tests.tools import create_clerk
-from trytond.modules.rsoft_inventory.tests.tools import (
-    create_device_models,
-    receive,
-    vendor_rows,
-)
 from trytond.modules.rsoft_partner.tests.tools import create_lco_user
 from trytond.modules.rsoft_subscriber.tests.tools import create_subscriber
 from trytond.pool import Pool
@@ -22,7 +17,6 @@ from trytond.pool import Pool
 TODAY = dt.date(2026, 3, 2)
 # 10:00 in Pune on Monday 2 March 2026, as Tryton stores it (UTC)
 NOW = dt.datetime(2026, 3, 2, 4, 30)
-SERIALS = [f'GX{i:08d}' for i in range(1, 7)]
 PIN_SECRET = 'test-voucher-pin-secret-0123456789'
 PASSWORD = 'printer-Password-7'
 
@@ -48,21 +42,11 @@ def create_voucher_operator():
     LCO-A and LCO-B and an administrator of the MSO"""
     pool = Pool()
     Company = pool.get('company.company')
-    Lot = pool.get('stock.lot')
-    Party = pool.get('party.party')
     with patch.object(pool.get('ir.date'), 'today', return_value=TODAY):
         op = create_billing_operator()
         Company.write([op.company], {'timezone': 'Asia/Kolkata'})
         with set_company(op.company):
-            op.hd, op.cardless, op.card = create_device_models()
-            op.vendor, = Party.create([{'name': "Gospell Smart Video"}])
-            op.system = create_cas(op, 'http_json', {
-                    'url': 'http://cas.invalid', 'auth': 'bearer'},
-                devices=[op.hd, op.cardless, op.card],
-                credentials='token = s3cret')
-            receive(op.mso, op.vendor, op.hd, op.card,
-                vendor_rows(len(SERIALS)))
-            Lot.transfer(Lot.search([('number', 'in', SERIALS)]), op.lco_a)
+            equip(op)
             op.liability, op.expiry, op.discount = configure_vouchers(
                 op.company)
             op.top_up, op.sports_card = create_templates(op)
